@@ -1,0 +1,20 @@
+# Compiler settings shared by every target of the project.
+if(NOT CMAKE_CXX_COMPILER_LAUNCHER)
+  find_program(ES_CCACHE ccache)
+  if(ES_CCACHE)
+    set(CMAKE_CXX_COMPILER_LAUNCHER "${ES_CCACHE}")
+  endif()
+endif()
+
+option(ES_WARNINGS_AS_ERRORS "Treat warnings as errors" OFF)
+
+function(es_target_settings target)
+  target_compile_features(${target} PUBLIC cxx_std_20)
+  set_target_properties(${target} PROPERTIES CXX_EXTENSIONS OFF)
+  if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+    target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic)
+    if(ES_WARNINGS_AS_ERRORS)
+      target_compile_options(${target} PRIVATE -Werror)
+    endif()
+  endif()
+endfunction()

@@ -1,0 +1,253 @@
+#include <es/event.hpp>
+
+#include <boost/json/serialize.hpp>
+#include <boost/uuid/random_generator.hpp>
+#include <boost/uuid/uuid_io.hpp>
+
+#include <cstdio>
+#include <ctime>
+
+namespace es {
+
+timestamp now() noexcept
+{
+    return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+}
+
+std::string format_timestamp(timestamp t)
+{
+    auto const us = t.time_since_epoch().count();
+    auto secs = static_cast<std::time_t>(us >= 0 ? us / 1'000'000 : (us - 999'999) / 1'000'000);
+    auto frac = static_cast<long>(us - static_cast<std::int64_t>(secs) * 1'000'000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+    return buf;
+}
+
+result<timestamp> parse_timestamp(std::string_view text)
+{
+    auto bad = [&] {
+        return make_failure(errc::malformed_event, "'" + std::string(text) + "' is not an ISO 8601 UTC timestamp");
+    };
+    // YYYY-MM-DDTHH:MM:SS[.ffffff]Z
+    if (text.size() < 20 || text.back() != 'Z')
+        return bad();
+    int y, mo, d, h, mi, s;
+    int consumed = 0;
+    std::string copy(text);
+    if (std::sscanf(copy.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &consumed) != 6 ||
+        consumed != 19)
+        return bad();
+    std::int64_t micros = 0;
+    std::string_view rest = text.substr(19, text.size() - 20);
+    if (!rest.empty()) {
+        if (rest[0] != '.' || rest.size() < 2 || rest.size() > 10)
+            return bad();
+        int digits = 0;
+        for (char c : rest.substr(1)) {
+            if (c < '0' || c > '9')
+                return bad();
+            if (digits < 6) {
+                micros = micros * 10 + (c - '0');
+                ++digits;
+            }
+        }
+        for (; digits < 6; ++digits)
+            micros *= 10;
+    }
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
+        return bad();
+    std::tm tm{};
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = s;
+    auto secs = timegm(&tm);
+    return timestamp(std::chrono::microseconds(static_cast<std::int64_t>(secs) * 1'000'000 + micros));
+}
+
+boost::uuids::uuid new_event_id()
+{
+    thread_local boost::uuids::random_generator generator;
+    return generator();
+}
+
+result<boost::uuids::uuid> parse_uuid(std::string_view text)
+{
+    auto bad = [&] { return make_failure(errc::malformed_event, "'" + std::string(text) + "' is not a UUID"); };
+    if (text.size() != 36)
+        return bad();
+    boost::uuids::uuid out{};
+    std::size_t byte = 0;
+    for (std::size_t i = 0; i < 36;) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (text[i] != '-')
+                return bad();
+            ++i;
+            continue;
+        }
+        auto hex = [](char c) -> int {
+            if (c >= '0' && c <= '9') return c - '0';
+            if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+            if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+            return -1;
+        };
+        int hi = hex(text[i]), lo = hex(text[i + 1]);
+        if (hi < 0 || lo < 0)
+            return bad();
+        out.data[byte++] = static_cast<std::uint8_t>(hi * 16 + lo);
+        i += 2;
+    }
+    return out;
+}
+
+boost::json::object to_json(event_metadata const& m)
+{
+    boost::json::object o = m.extra;
+    if (!m.correlation_id.empty())
+        o["correlation_id"] = m.correlation_id;
+    if (!m.causation_id.empty())
+        o["causation_id"] = m.causation_id;
+    if (!m.tenant_id.empty())
+        o["tenant_id"] = m.tenant_id;
+    return o;
+}
+
+result<event_metadata> metadata_from_json(boost::json::value const& v)
+{
+    if (!v.is_object())
+        return make_failure(errc::malformed_event, "event metadata is not a JSON object");
+    event_metadata m;
+    for (auto const& [key, value] : v.get_object()) {
+        std::string* known = key == "correlation_id" ? &m.correlation_id
+                             : key == "causation_id" ? &m.causation_id
+                             : key == "tenant_id"    ? &m.tenant_id
+                                                     : nullptr;
+        if (known == nullptr) {
+            m.extra.emplace(key, value);
+        } else if (value.is_string()) {
+            *known = std::string(value.get_string());
+        } else {
+            return make_failure(errc::malformed_event, "event metadata field '" + std::string(key) + "' is not a string");
+        }
+    }
+    return m;
+}
+
+event_envelope make_envelope(new_event const& e, std::string stream_id, std::uint64_t stream_version,
+                             std::uint64_t global_position, timestamp recorded_at)
+{
+    return event_envelope{e.event_id,      e.event_type,   e.schema_version, std::move(stream_id),
+                          e.aggregate_type, e.aggregate_id, stream_version,   global_position,
+                          e.occurred_at,   recorded_at,    e.metadata,       e.payload};
+}
+
+boost::json::object to_json(event_envelope const& e)
+{
+    return {
+        {"event_id", to_string(e.event_id)},
+        {"event_type", e.event_type},
+        {"schema_version", e.schema_version},
+        {"stream_id", e.stream_id},
+        {"aggregate_type", e.aggregate_type},
+        {"aggregate_id", e.aggregate_id},
+        {"stream_version", e.stream_version},
+        {"global_position", e.global_position},
+        {"occurred_at", format_timestamp(e.occurred_at)},
+        {"recorded_at", format_timestamp(e.recorded_at)},
+        {"metadata", to_json(e.metadata)},
+        {"payload", e.payload},
+    };
+}
+
+namespace {
+failure field_error(std::string_view field, std::string_view what)
+{
+    return make_failure(errc::malformed_event, "event envelope field '" + std::string(field) + "' " + std::string(what));
+}
+
+result<std::string> string_field(boost::json::object const& o, std::string_view name, bool required = true)
+{
+    auto const* v = o.if_contains(name);
+    if (v == nullptr)
+        return required ? result<std::string>(field_error(name, "is missing")) : std::string{};
+    if (!v->is_string())
+        return field_error(name, "is not a string");
+    return std::string(v->get_string());
+}
+
+result<std::uint64_t> unsigned_field(boost::json::object const& o, std::string_view name)
+{
+    auto const* v = o.if_contains(name);
+    if (v == nullptr)
+        return field_error(name, "is missing");
+    if (v->is_uint64())
+        return v->get_uint64();
+    if (v->is_int64() && v->get_int64() >= 0)
+        return static_cast<std::uint64_t>(v->get_int64());
+    return field_error(name, "is not a non-negative integer");
+}
+}  // namespace
+
+result<event_envelope> envelope_from_json(boost::json::value const& v)
+{
+    if (!v.is_object())
+        return make_failure(errc::malformed_event, "event envelope is not a JSON object");
+    auto const& o = v.get_object();
+    event_envelope e;
+
+    auto id = string_field(o, "event_id");
+    if (!id) return id.error();
+    auto uuid = parse_uuid(*id);
+    if (!uuid) return field_error("event_id", "is not a UUID: '" + *id + "'");
+    e.event_id = *uuid;
+
+    for (auto [name, target] : {std::pair{"event_type", &e.event_type}, std::pair{"stream_id", &e.stream_id}}) {
+        auto s = string_field(o, name);
+        if (!s) return s.error();
+        if (s->empty()) return field_error(name, "is empty");
+        *target = std::move(*s);
+    }
+    for (auto [name, target] : {std::pair{"aggregate_type", &e.aggregate_type}, std::pair{"aggregate_id", &e.aggregate_id}}) {
+        auto s = string_field(o, name, false);
+        if (!s) return s.error();
+        *target = std::move(*s);
+    }
+
+    auto schema = unsigned_field(o, "schema_version");
+    if (!schema) return schema.error();
+    if (*schema == 0 || *schema > 0xFFFFFFFFu) return field_error("schema_version", "is out of range");
+    e.schema_version = static_cast<std::uint32_t>(*schema);
+    auto sv = unsigned_field(o, "stream_version");
+    if (!sv) return sv.error();
+    e.stream_version = *sv;
+    auto gp = unsigned_field(o, "global_position");
+    if (!gp) return gp.error();
+    e.global_position = *gp;
+
+    for (auto [name, target] : {std::pair{"occurred_at", &e.occurred_at}, std::pair{"recorded_at", &e.recorded_at}}) {
+        auto s = string_field(o, name);
+        if (!s) return s.error();
+        auto t = parse_timestamp(*s);
+        if (!t) return field_error(name, "is not an ISO 8601 UTC timestamp: '" + *s + "'");
+        *target = *t;
+    }
+
+    if (auto const* m = o.if_contains("metadata")) {
+        auto meta = metadata_from_json(*m);
+        if (!meta) return meta.error();
+        e.metadata = std::move(*meta);
+    }
+    auto const* payload = o.if_contains("payload");
+    if (payload == nullptr) return field_error("payload", "is missing");
+    if (!payload->is_object()) return field_error("payload", "is not a JSON object");
+    e.payload = payload->get_object();
+    return e;
+}
+
+}  // namespace es

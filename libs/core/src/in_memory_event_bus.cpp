@@ -1,0 +1,105 @@
+#include <es/in_memory_event_bus.hpp>
+#include <es/log.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <exception>
+
+namespace es {
+
+in_memory_event_bus::in_memory_event_bus() : log_(logger("es.core")) {}
+in_memory_event_bus::~in_memory_event_bus() = default;
+
+std::vector<std::shared_ptr<in_memory_event_bus::entry const>> in_memory_event_bus::matching(
+    std::string_view event_type) const
+{
+    std::vector<std::shared_ptr<entry const>> out;
+    std::lock_guard lock(mutex_);
+    for (auto const& e : subscriptions_) {
+        auto const& types = e->sub.event_types;
+        if (types.empty() || std::find(types.begin(), types.end(), event_type) != types.end())
+            out.push_back(e);
+    }
+    return out;
+}
+
+awaitable<void> in_memory_event_bus::publish(std::vector<event_envelope> events)
+{
+    published_ += events.size();
+    for (auto const& event : events) {
+        // Copies of the entries keep handlers alive even if someone unsubscribes meanwhile.
+        auto handlers = matching(event.event_type);
+        ++delivered_;
+        for (auto const& h : handlers) {
+            std::exception_ptr failure;
+            try {
+                co_await h->sub.handler(event);
+            } catch (...) {
+                failure = std::current_exception();
+            }
+            if (!failure) {
+                ++successes_;
+                continue;
+            }
+            ++failures_;
+            std::string why = "unknown exception";
+            try {
+                std::rethrow_exception(failure);
+            } catch (std::exception const& ex) {
+                why = ex.what();
+            } catch (...) {
+            }
+            log_->error("in-memory bus: subscription {}{} failed on {} #{} of '{}' (event {}): {}", h->id,
+                        h->sub.name.empty() ? "" : " (" + h->sub.name + ")", event.event_type, event.stream_version,
+                        event.stream_id, to_string(event.event_id), why);
+        }
+    }
+}
+
+subscription_id in_memory_event_bus::add_subscription(subscription s)
+{
+    std::lock_guard lock(mutex_);
+    auto id = next_id_++;
+    subscriptions_.push_back(std::make_shared<entry const>(entry{id, std::move(s)}));
+    return id;
+}
+
+bool in_memory_event_bus::unsubscribe(subscription_id id)
+{
+    std::lock_guard lock(mutex_);
+    auto it = std::find_if(subscriptions_.begin(), subscriptions_.end(), [&](auto const& e) { return e->id == id; });
+    if (it == subscriptions_.end())
+        return false;
+    subscriptions_.erase(it);
+    return true;
+}
+
+std::size_t in_memory_event_bus::subscriber_count(std::string_view event_type) const
+{
+    std::lock_guard lock(mutex_);
+    return std::count_if(subscriptions_.begin(), subscriptions_.end(), [&](auto const& e) {
+        auto const& t = e->sub.event_types;
+        return std::find(t.begin(), t.end(), event_type) != t.end();
+    });
+}
+
+std::size_t in_memory_event_bus::wildcard_subscriber_count() const
+{
+    std::lock_guard lock(mutex_);
+    return std::count_if(subscriptions_.begin(), subscriptions_.end(),
+                         [](auto const& e) { return e->sub.event_types.empty(); });
+}
+
+std::size_t in_memory_event_bus::subscriber_count() const
+{
+    std::lock_guard lock(mutex_);
+    return subscriptions_.size();
+}
+
+bus_stats in_memory_event_bus::stats() const
+{
+    return bus_stats{published_.load(), delivered_.load(), successes_.load(), failures_.load()};
+}
+
+}  // namespace es

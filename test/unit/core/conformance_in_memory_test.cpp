@@ -1,0 +1,20 @@
+// The conformance suites on the embedded default backends.
+#include "../../conformance/event_bus_conformance.hpp"
+#include "../../conformance/event_store_conformance.hpp"
+
+#include <es/in_memory_event_bus.hpp>
+#include <es/in_memory_event_store.hpp>
+
+namespace {
+struct in_memory_store_factory {
+    static std::shared_ptr<es::event_store> make() { return std::make_shared<es::in_memory_event_store>(); }
+};
+struct in_memory_bus_factory {
+    static std::shared_ptr<es::event_bus> make() { return std::make_shared<es::in_memory_event_bus>(); }
+};
+}  // namespace
+
+namespace es::test {
+INSTANTIATE_TYPED_TEST_SUITE_P(InMemory, EventStoreConformance, in_memory_store_factory);
+INSTANTIATE_TYPED_TEST_SUITE_P(InMemory, EventBusConformance, in_memory_bus_factory);
+}  // namespace es::test
