@@ -12,7 +12,12 @@ function(es_target_settings target)
   target_compile_features(${target} PUBLIC cxx_std_20)
   set_target_properties(${target} PROPERTIES CXX_EXTENSIONS OFF)
   if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
-    target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic)
+    # -Wmissing-field-initializers would flag every options struct initialised by its first fields.
+    target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wno-missing-field-initializers)
+    if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+      # g++ 12 false positive on Asio's awaitable frame allocator (operator new/delete pair).
+      target_compile_options(${target} PRIVATE -Wno-mismatched-new-delete)
+    endif()
     if(ES_WARNINGS_AS_ERRORS)
       target_compile_options(${target} PRIVATE -Werror)
     endif()

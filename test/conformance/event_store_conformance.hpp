@@ -66,8 +66,9 @@ TYPED_TEST_P(EventStoreConformance, AppendToNewStreamAssignsVersionsAndPositions
             EXPECT_EQ(r.events[i].stream_version, i + 1);
             EXPECT_EQ(r.events[i].stream_id, this->stream_);
             EXPECT_GT(r.events[i].global_position, 0u);
-            if (i > 0)
+            if (i > 0) {
                 EXPECT_GT(r.events[i].global_position, r.events[i - 1].global_position);
+            }
         }
         EXPECT_EQ(r.last_global_position, r.events.back().global_position);
         EXPECT_EQ(co_await this->store_->stream_version(this->stream_), 3u);
@@ -251,8 +252,9 @@ TYPED_TEST_P(EventStoreConformance, ReadStreamFromTheMiddleAndBackwards)
         }
         auto back_from = co_await this->store_->read_stream(this->stream_, {3, 100, read_direction::backwards});
         EXPECT_EQ(back_from.size(), 3u);
-        if (!back_from.empty())
+        if (!back_from.empty()) {
             EXPECT_EQ(back_from[0].stream_version, 3u);
+        }
         auto r3 = co_await this->store_->read_stream(this->stream_, {11});
         EXPECT_TRUE(r3.empty());
         auto missing = unique_name(this->stream_);
@@ -287,8 +289,9 @@ TYPED_TEST_P(EventStoreConformance, ReadAllFollowsGlobalOrderAcrossStreams)
         if (page1.size() == 2) {
             auto page2 = co_await this->store_->read_all({page1.back().global_position, 2});
             EXPECT_EQ(page2.size(), 2u);
-            if (!page2.empty())
+            if (!page2.empty()) {
                 EXPECT_GT(page2.front().global_position, page1.back().global_position);
+            }
         }
     });
 }
@@ -378,8 +381,9 @@ TYPED_TEST_P(EventStoreConformance, ConcurrentRetryingWritersLeaveNoGapsOrDuplic
             std::set<int> seen;
             for (std::size_t i = 0; i < all.size(); ++i) {
                 EXPECT_EQ(all[i].stream_version, i + 1);
-                if (i > 0)
+                if (i > 0) {
                     EXPECT_GT(all[i].global_position, all[i - 1].global_position);
+                }
                 seen.insert(all[i].payload.at("n").template to_number<int>());
             }
             EXPECT_EQ(seen.size(), all.size());

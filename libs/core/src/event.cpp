@@ -21,7 +21,7 @@ std::string format_timestamp(timestamp t)
     auto frac = static_cast<long>(us - static_cast<std::int64_t>(secs) * 1'000'000);
     std::tm tm{};
     gmtime_r(&secs, &tm);
-    char buf[40];
+    char buf[100];
     std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
                   tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
     return buf;

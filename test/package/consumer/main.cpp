@@ -13,7 +13,8 @@ int main()
     boost::asio::co_spawn(ioc, [&]() -> es::awaitable<void> {
         es::new_event e;
         e.event_type = "PackageTested";
-        co_await store.append("package-1", es::expected_version::no_stream(), {e});
+        std::vector<es::new_event> batch{e};
+        co_await store.append("package-1", es::expected_version::no_stream(), std::move(batch));
         auto events = co_await store.read_stream("package-1");
         result = events.size() == 1 && events[0].event_type == "PackageTested" ? 0 : 1;
     }, boost::asio::detached);

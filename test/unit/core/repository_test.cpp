@@ -185,8 +185,9 @@ TEST(RepositorySnapshots, LoadReadsOnlyTheTailAfterTheSnapshot)
         // 13 events; the save that reached version 10 took a snapshot.
         auto snap = co_await snapshots.load("account-s1");
         EXPECT_TRUE(snap.has_value());
-        if (snap)
+        if (snap) {
             EXPECT_EQ(snap->stream_version, 10u);
+        }
         store.events_read = 0;
         auto loaded = co_await repo.load("s1");
         EXPECT_EQ(loaded.balance(), 12);
