@@ -1,0 +1,57 @@
+#include "app.hpp"
+
+namespace orders {
+
+es::event_registry const& order_registry()
+{
+    static es::event_registry const registry = make_order_registry();
+    return registry;
+}
+
+order_app::order_app(app_config cfg, backend_parts parts)
+    : cfg_(std::move(cfg))
+    , registry_(order_registry())
+    , parts_(std::move(parts))
+    , summaries_(std::make_shared<order_summary_projection>(registry_))
+    , notifications_(std::make_shared<notification_subscriber>(registry_))
+{
+    es::repository_options options;
+    options.snapshot_every = 50;
+    options.publish = parts_.publisher != nullptr;
+    repository_ = std::make_unique<es::repository<order>>(*parts_.store, registry_, parts_.publisher.get(),
+                                                          parts_.snapshots.get(), options);
+}
+
+es::event_bus& order_app::bus() noexcept
+{
+    if (parts_.publisher)
+        return *parts_.publisher;
+    return *parts_.projection_buses.front();
+}
+
+es::awaitable<void> order_app::start()
+{
+    if (cfg_.role != "api") {
+        // Each projection gets its own bus, i.e. its own consumer group where the bus has groups.
+        auto& buses = parts_.projection_buses;
+        buses.at(0)->subscribe(summaries_);
+        buses.at(buses.size() > 1 ? 1 : 0)->subscribe(notifications_);
+    }
+    if (parts_.start)
+        co_await parts_.start();
+}
+
+es::awaitable<void> order_app::stop(std::chrono::milliseconds timeout)
+{
+    if (parts_.stop)
+        co_await parts_.stop(timeout);
+}
+
+es::awaitable<bool> order_app::ready()
+{
+    if (!parts_.ready)
+        co_return true;
+    co_return co_await parts_.ready();
+}
+
+}  // namespace orders
