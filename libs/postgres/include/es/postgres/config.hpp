@@ -1,0 +1,30 @@
+#pragma once
+// Settings of the PostgreSQL backend. Durations of zero disable what they control.
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+namespace es::postgres {
+
+struct config {
+    /// libpq connection string ("host=127.0.0.1 port=5432 dbname=app") or URL
+    /// ("postgresql://user@host/db"). Empty: libpq's PG* environment variables alone.
+    std::string conninfo;
+    /// PostgreSQL schema holding the tables; created and migrated by the library. Lower-case
+    /// letters, digits and '_', starting with a letter or '_', at most 63 characters.
+    std::string schema = "es";
+    /// Connections, and threads running the blocking libpqxx calls (one per connection).
+    std::size_t pool_size = 4;
+    /// Server-side limit per statement (SET statement_timeout); 0 = none. Asio cancellation
+    /// cannot interrupt a blocking libpqxx call, this can.
+    std::chrono::milliseconds statement_timeout{30000};
+    /// Run the migrations on first use. Off: the schema must already be at the library's version.
+    bool migrate = true;
+    /// Channel NOTIFYed (coalesced, outside the append transaction) after appends, for
+    /// catch-up subscriptions. Empty: "<schema>_events".
+    std::string notify_channel;
+    /// NOTIFY after appends at all. Subscriptions still poll when this is off.
+    bool notify = true;
+};
+
+}  // namespace es::postgres
