@@ -99,8 +99,10 @@ awaitable<void> run_on(asio::thread_pool& pool, std::function<void()> fn)
                 } catch (...) {
                     failure = std::current_exception();
                 }
-                auto ex = work.get_executor();
-                asio::post(ex, std::move(handler));
+                // Only untracked executors may die on this thread: once the caller resumes, its
+                // io_context may finish and be destroyed. The guard itself ends on the caller's side.
+                auto ex = asio::prefer(work.get_executor(), asio::execution::outstanding_work.untracked);
+                asio::post(ex, [handler = std::move(handler), work = std::move(work)]() mutable { std::move(handler)(); });
             });
         },
         asio::use_awaitable);
