@@ -16,6 +16,8 @@ packages=(
   redis-server redis-tools postgresql postgresql-contrib
   # tooling used by the test script
   openssl procps iproute2 curl python3
+  # validates docker/docker-compose.yml (no Docker engine runs here)
+  docker-compose
 )
 
 missing=()

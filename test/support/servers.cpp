@@ -18,9 +18,16 @@ unsigned short redis_port()
     return static_cast<unsigned short>(std::stoul(required_env("ES_TEST_REDIS_PORT")));
 }
 
+std::string redis_host()
+{
+    // Only docker-compose's integration-tests service sets this; local runs use loopback.
+    char const* v = std::getenv("ES_TEST_REDIS_HOST");
+    return v != nullptr && *v != '\0' ? v : "127.0.0.1";
+}
+
 std::string redis_url()
 {
-    return "redis://127.0.0.1:" + std::to_string(redis_port());
+    return "redis://" + redis_host() + ":" + std::to_string(redis_port());
 }
 
 std::string pg_conninfo()
