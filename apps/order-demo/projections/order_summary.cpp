@@ -17,7 +17,7 @@ boost::json::object order_summary::to_json() const
                           {"line_count", line_count},
                           {"version", version},
                           {"global_position", global_position},
-                          {"updated_at", updated_at}};
+                          {"updated_at", es::format_timestamp(updated_at)}};
     if (!tracking_number.empty())
         o["tracking_number"] = tracking_number;
     return o;
@@ -48,7 +48,7 @@ void order_summary_projection::apply(es::event_envelope const& e)
     row.id = e.aggregate_id;
     row.version = e.stream_version;
     row.global_position = e.global_position;
-    row.updated_at = es::format_timestamp(e.recorded_at);
+    row.updated_at = e.recorded_at;
     std::visit(
         [&](auto const& ev) {
             using E = std::decay_t<decltype(ev)>;

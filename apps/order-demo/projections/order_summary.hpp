@@ -25,7 +25,7 @@ struct order_summary {
     std::string tracking_number;
     std::uint64_t version = 0;  ///< stream version of the last event applied
     std::uint64_t global_position = 0;
-    std::string updated_at;
+    es::timestamp updated_at{};
 
     boost::json::object to_json() const;
 };

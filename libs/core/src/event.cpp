@@ -73,7 +73,10 @@ result<timestamp> parse_timestamp(std::string_view text)
 
 boost::uuids::uuid new_event_id()
 {
-    thread_local boost::uuids::random_generator generator;
+    // boost::uuids::random_generator asks the kernel for entropy on every call (a getrandom
+    // syscall per event); a per-thread Mersenne Twister seeded once from it is ~50x cheaper and
+    // still unique with overwhelming probability.
+    thread_local boost::uuids::random_generator_mt19937 generator;
     return generator();
 }
 
