@@ -8,6 +8,7 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <pqxx/pqxx>
@@ -306,8 +307,13 @@ void database::notify_appended()
     if (!impl_->cfg.notify || impl_->notify_pending.exchange(true))
         return;
     // Outside the append transaction on purpose: a NOTIFY inside it would take PostgreSQL's
-    // notify-queue lock until commit and serialise every appender's commit.
-    asio::post(impl_->threads, [state = impl_.get()] {
+    // notify-queue lock until commit and serialise every appender's commit. Debounced: one
+    // NOTIFY per notify_interval at most, sent at its end.
+    auto* state = impl_.get();
+    auto timer = std::make_shared<asio::steady_timer>(state->threads, state->cfg.notify_interval);
+    timer->async_wait([state, timer](boost::system::error_code ec) {
+        if (ec)
+            return;
         state->notify_pending = false;
         try {
             state->execute("NOTIFY " + state->channel, [state](pqxx::connection& conn) {

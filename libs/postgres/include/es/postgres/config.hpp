@@ -25,6 +25,10 @@ struct config {
     std::string notify_channel;
     /// NOTIFY after appends at all. Subscriptions still poll when this is off.
     bool notify = true;
+    /// At most one NOTIFY per this interval, however many appends happen in it (a NOTIFY costs
+    /// a WAL flush of its own and takes PostgreSQL's global notify lock through its commit).
+    /// It bounds the wake-up latency of subscriptions; 0 = one NOTIFY per append burst.
+    std::chrono::milliseconds notify_interval{20};
 };
 
 }  // namespace es::postgres

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Benchmarks the PostgreSQL event store and, in the same run and on the same schema, pgbench
+# running the equivalent INSERTs (the ceiling). Prints each figure, its ceiling and the ratio as
+# a Markdown table (docs/benchmarks.md, section "PostgreSQL").
+#
+#   scripts/bench-postgres.sh            # 10 s per append shape
+#   ES_BENCH_SECONDS=3 scripts/bench-postgres.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds=${ES_BENCH_SECONDS:-10}
+build=${ES_BENCH_BUILD:-build/bench-postgres}
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DES_BUILD_TESTS=OFF >/dev/null
+cmake --build "$build" --target bench_postgres -j "${ES_JOBS:-2}" >/dev/null
+
+# shellcheck source=lib/servers.sh
+source scripts/lib/servers.sh
+trap stop_servers EXIT
+start_postgres >&2
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"; stop_servers' EXIT
+"$build/bench/postgres/bench_postgres" --seconds "$seconds" --schema bench > "$work/store.jsonl"
+
+# The same row as the store writes: same table, indexes, identity position, xid8 default and a
+# payload/metadata of the same size; without the store's version and idempotency checks.
+payload='{"sku": "SKU-100001", "quantity": 2, "price_cents": 1299, "note": "gift wrap please, deliver to the back door; thank you for the quick service!!"}'
+metadata='{"correlation_id": "3f2c1a9e-5d7b-4c2a-9e1f-0a1b2c3d4e5f", "causation_id": "7d9e8f0a-1b2c-4d3e-8f9a-0b1c2d3e4f5a", "tenant_id": "tenant-1"}'
+cols="stream_id, stream_version, event_id, event_type, schema_version, aggregate_type, aggregate_id, tenant_id, payload, metadata, occurred_at"
+cat > "$work/ev1.sql" <<SQL
+INSERT INTO bench.events ($cols)
+VALUES (gen_random_uuid()::text, 1, gen_random_uuid(), 'ItemAdded', 1, 'cart', 'bench', 'tenant-1', '$payload'::jsonb, '$metadata'::jsonb, now());
+SQL
+cat > "$work/ev10.sql" <<SQL
+INSERT INTO bench.events ($cols)
+SELECT s.id, g, gen_random_uuid(), 'ItemAdded', 1, 'cart', 'bench', 'tenant-1', '$payload'::jsonb, '$metadata'::jsonb, now()
+FROM (SELECT gen_random_uuid()::text AS id) s, generate_series(1, 10) g;
+SQL
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+for per_call in 1 10; do
+  for clients in 1 16; do
+    threads=$(( clients < 2 ? 1 : 2 ))
+    tps=$("$pg_bin/pgbench" -h 127.0.0.1 -p "$ES_TEST_PG_PORT" -U postgres -n -M prepared -c "$clients" -j "$threads" \
+          -T "$seconds" -f "$work/ev$per_call.sql" es_test 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+    echo "{\"name\": \"append_${per_call}ev_${clients}streams\", \"pgbench_tps\": $tps, \"events_per_call\": $per_call}" >> "$work/pgbench.jsonl"
+  done
+done
+
+python3 - "$work/store.jsonl" "$work/pgbench.jsonl" "$seconds" <<'PY'
+import json, sys
+store = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+ceil = {d["name"]: d["pgbench_tps"] * d["events_per_call"] for d in map(json.loads, open(sys.argv[2]))}
+targets = {"append": 0.8, "read_all": 200000}
+print(f"PostgreSQL 15 on 127.0.0.1 (fsync on, synchronous_commit on), {sys.argv[3]} s per append shape; "
+      "ceiling = pgbench -M prepared running the same INSERT on the same table in the same run.\n")
+print("| figure | value | ceiling (pgbench) | ratio | target |")
+print("|---|---|---|---|---|")
+for d in store:
+    name, value, unit = d["name"], d["value"], d["unit"]
+    if name in ceil:
+        c = ceil[name]
+        print(f"| {name} | {value:,.0f} {unit} | {c:,.0f} events/s | {value / c:.2f} | >= 0.8 |")
+    elif name == "read_all":
+        print(f"| {name} ({d['events']:,} events) | {value:,.0f} {unit} | – | – | >= 200,000 events/s |")
+    elif unit == "ms":
+        print(f"| {name} | {value:,.1f} ms | – | – | – |")
+    else:
+        extra = f" ({d['ms']:.0f} ms)" if "ms" in d else ""
+        print(f"| {name} | {value:,.0f} {unit}{extra} | – | – | – |")
+PY
