@@ -14,12 +14,11 @@ es::awaitable<void> add_postgres_store(app_config const& cfg, backend_parts& par
 {
     es::postgres::config pg;
     pg.conninfo = cfg.store;
-    pg.schema = "orders";
     pg.pool_size = 8;
     auto db = es::postgres::database::create(pg);
     // Migrate now so a bad URL or an unreachable server fails at start-up, not on the first request.
     co_await db->migrate();
-    es::logger("order-demo")->info("event store: {} (schema \"orders\")", db->server());
+    es::logger("order-demo")->info("event store: {} (schema \"{}\")", db->server(), pg.schema);
     parts.store = std::make_shared<es::postgres::event_store>(db);
     parts.snapshots = std::make_shared<es::postgres::snapshot_store>(db);
     parts.ready = [store = parts.store]() -> es::awaitable<bool> {
