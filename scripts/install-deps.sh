@@ -18,6 +18,8 @@ packages=(
   openssl procps iproute2 curl python3
   # validates docker/docker-compose.yml (no Docker engine runs here)
   docker-compose
+  # the dashboard test: headless Chromium driven through Selenium
+  chromium chromium-driver python3-selenium
 )
 
 missing=()
