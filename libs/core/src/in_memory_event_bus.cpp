@@ -11,27 +11,29 @@ namespace es {
 in_memory_event_bus::in_memory_event_bus() : log_(logger("es.core")) {}
 in_memory_event_bus::~in_memory_event_bus() = default;
 
-std::vector<std::shared_ptr<in_memory_event_bus::entry const>> in_memory_event_bus::matching(
-    std::string_view event_type) const
+std::shared_ptr<in_memory_event_bus::entry_list const> in_memory_event_bus::snapshot() const
 {
-    std::vector<std::shared_ptr<entry const>> out;
     std::lock_guard lock(mutex_);
-    for (auto const& e : subscriptions_) {
-        auto const& types = e->sub.event_types;
-        if (types.empty() || std::find(types.begin(), types.end(), event_type) != types.end())
-            out.push_back(e);
-    }
-    return out;
+    return subscriptions_;
 }
+
+namespace {
+bool wants(std::vector<std::string> const& types, std::string_view event_type)
+{
+    return types.empty() || std::find(types.begin(), types.end(), event_type) != types.end();
+}
+}  // namespace
 
 awaitable<void> in_memory_event_bus::publish(std::vector<event_envelope> events)
 {
     published_ += events.size();
+    // The snapshot keeps handlers alive even if someone unsubscribes meanwhile.
+    auto const handlers = snapshot();
     for (auto const& event : events) {
-        // Copies of the entries keep handlers alive even if someone unsubscribes meanwhile.
-        auto handlers = matching(event.event_type);
         ++delivered_;
-        for (auto const& h : handlers) {
+        for (auto const& h : *handlers) {
+            if (!wants(h->sub.event_types, event.event_type))
+                continue;
             std::exception_ptr failure;
             try {
                 co_await h->sub.handler(event);
@@ -61,24 +63,28 @@ subscription_id in_memory_event_bus::add_subscription(subscription s)
 {
     std::lock_guard lock(mutex_);
     auto id = next_id_++;
-    subscriptions_.push_back(std::make_shared<entry const>(entry{id, std::move(s)}));
+    auto next = std::make_shared<entry_list>(*subscriptions_);
+    next->push_back(std::make_shared<entry const>(entry{id, std::move(s)}));
+    subscriptions_ = std::move(next);
     return id;
 }
 
 bool in_memory_event_bus::unsubscribe(subscription_id id)
 {
     std::lock_guard lock(mutex_);
-    auto it = std::find_if(subscriptions_.begin(), subscriptions_.end(), [&](auto const& e) { return e->id == id; });
-    if (it == subscriptions_.end())
+    auto next = std::make_shared<entry_list>(*subscriptions_);
+    auto it = std::find_if(next->begin(), next->end(), [&](auto const& e) { return e->id == id; });
+    if (it == next->end())
         return false;
-    subscriptions_.erase(it);
+    next->erase(it);
+    subscriptions_ = std::move(next);
     return true;
 }
 
 std::size_t in_memory_event_bus::subscriber_count(std::string_view event_type) const
 {
     std::lock_guard lock(mutex_);
-    return std::count_if(subscriptions_.begin(), subscriptions_.end(), [&](auto const& e) {
+    return std::count_if(subscriptions_->begin(), subscriptions_->end(), [&](auto const& e) {
         auto const& t = e->sub.event_types;
         return std::find(t.begin(), t.end(), event_type) != t.end();
     });
@@ -87,14 +93,14 @@ std::size_t in_memory_event_bus::subscriber_count(std::string_view event_type) c
 std::size_t in_memory_event_bus::wildcard_subscriber_count() const
 {
     std::lock_guard lock(mutex_);
-    return std::count_if(subscriptions_.begin(), subscriptions_.end(),
+    return std::count_if(subscriptions_->begin(), subscriptions_->end(),
                          [](auto const& e) { return e->sub.event_types.empty(); });
 }
 
 std::size_t in_memory_event_bus::subscriber_count() const
 {
     std::lock_guard lock(mutex_);
-    return subscriptions_.size();
+    return subscriptions_->size();
 }
 
 bus_stats in_memory_event_bus::stats() const

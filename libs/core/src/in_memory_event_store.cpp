@@ -30,17 +30,18 @@ append_result in_memory_event_store::append_now(std::string const& stream_id, ex
         auto found = ids_.find(events[i].event_id);
         if (found == ids_.end())
             continue;
-        if (found->second.stream_id != stream_id)
+        auto const& stored = log_[found->second];
+        if (stored.stream_id != stream_id)
             throw error(errc::duplicate_event_id, "append to stream '" + stream_id + "': event " +
                                                       to_string(events[i].event_id) + " is already stored in stream '" +
-                                                      found->second.stream_id + "'");
+                                                      stored.stream_id + "'");
         ++repeated;
     }
     if (repeated > 0) {
         bool const same_batch = repeated == events.size() && [&] {
-            auto first = ids_.at(events.front().event_id).stream_version;
+            auto first = log_[ids_.at(events.front().event_id)].stream_version;
             for (std::size_t i = 0; i < events.size(); ++i)
-                if (ids_.at(events[i].event_id).stream_version != first + i)
+                if (log_[ids_.at(events[i].event_id)].stream_version != first + i)
                     return false;
             return true;
         }();
@@ -69,9 +70,12 @@ append_result in_memory_event_store::append_now(std::string const& stream_id, ex
     for (auto& e : events) {
         auto const version = indexes.size() + 1;
         auto const position = log_.size() + 1;
-        log_.push_back(make_envelope(e, stream_id, version, position, recorded));
+        // The batch is ours: move the payload and metadata instead of copying them.
+        log_.push_back(event_envelope{e.event_id, std::move(e.event_type), e.schema_version, stream_id,
+                                      std::move(e.aggregate_type), std::move(e.aggregate_id), version, position,
+                                      e.occurred_at, recorded, std::move(e.metadata), std::move(e.payload)});
         indexes.push_back(position - 1);
-        ids_.emplace(e.event_id, located{stream_id, version});
+        ids_.emplace(e.event_id, position - 1);
         result.events.push_back(log_.back());
     }
     result.stream_version = indexes.size();

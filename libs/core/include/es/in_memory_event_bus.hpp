@@ -31,10 +31,13 @@ private:
         subscription_id id;
         subscription sub;
     };
-    std::vector<std::shared_ptr<entry const>> matching(std::string_view event_type) const;
+    using entry_list = std::vector<std::shared_ptr<entry const>>;
+    std::shared_ptr<entry_list const> snapshot() const;
 
+    // Copy on write: publish takes one snapshot per batch and iterates it without a lock or an
+    // allocation; subscribe/unsubscribe (rare) build a new list.
     mutable std::mutex mutex_;
-    std::vector<std::shared_ptr<entry const>> subscriptions_;
+    std::shared_ptr<entry_list const> subscriptions_ = std::make_shared<entry_list const>();
     subscription_id next_id_ = 1;
     std::atomic<std::uint64_t> published_{0}, delivered_{0}, successes_{0}, failures_{0};
     std::shared_ptr<spdlog::logger> log_;

@@ -33,15 +33,11 @@ private:
     struct id_hash {
         std::size_t operator()(boost::uuids::uuid const& u) const noexcept;
     };
-    struct located {
-        std::string stream_id;
-        std::uint64_t stream_version;
-    };
 
     mutable std::mutex mutex_;
     std::vector<event_envelope> log_;                                   // index = position - 1
     std::map<std::string, std::vector<std::size_t>, std::less<>> streams_;  // stream -> indexes into log_
-    std::unordered_map<boost::uuids::uuid, located, id_hash> ids_;
+    std::unordered_map<boost::uuids::uuid, std::size_t, id_hash> ids_;  // event id -> index into log_
 };
 
 }  // namespace es
