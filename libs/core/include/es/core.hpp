@@ -9,6 +9,7 @@
 #include <es/event_registry.hpp>
 #include <es/event_store.hpp>
 #include <es/expected_version.hpp>
+#include <es/idempotency.hpp>
 #include <es/in_memory_event_bus.hpp>
 #include <es/in_memory_event_store.hpp>
 #include <es/log.hpp>
