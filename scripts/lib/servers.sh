@@ -4,6 +4,8 @@
 #
 # Exports:
 #   ES_TEST_REDIS_PORT, ES_TEST_REDIS_CONF  (redis-server <conf> restarts the same server)
+#   ES_TEST_REDIS_TLS_PORT, ES_TEST_REDIS_CA_FILE  (TLS port of the same server, self-signed CA)
+#   ES_TEST_REDIS_ACL_USER, ES_TEST_REDIS_ACL_PASSWORD  (an ACL user with a password)
 #   ES_TEST_PG_CONNINFO, ES_TEST_PG_PORT, ES_TEST_PG_DATA, ES_TEST_PG_CTL (pg_ctl wrapper)
 
 ES_SERVERS_DIR=${ES_SERVERS_DIR:-$(mktemp -d /tmp/es-servers.XXXXXX)}
@@ -19,11 +21,26 @@ as_pg_user() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# A throw-away CA and a server certificate for 127.0.0.1, for the Redis TLS port.
+make_redis_tls_files() {
+  local dir=$1
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=eventsource-test-ca" \
+    -keyout "$dir/ca.key" -out "$dir/ca.crt" >/dev/null 2>&1
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+    -keyout "$dir/server.key" -out "$dir/server.csr" >/dev/null 2>&1
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > "$dir/server.ext"
+  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial \
+    -days 2 -extfile "$dir/server.ext" -out "$dir/server.crt" >/dev/null 2>&1
+}
+
 start_redis() {
-  local port dir
+  local port tls_port dir acl_password
   port=$(free_port)
+  tls_port=$(free_port)
   dir="$ES_SERVERS_DIR/redis"
   mkdir -p "$dir"
+  make_redis_tls_files "$dir" || { echo "openssl could not make the Redis test certificates" >&2; return 1; }
+  acl_password="es-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
   cat > "$dir/redis.conf" <<CONF
 bind 127.0.0.1
 port $port
@@ -35,6 +52,11 @@ save ""
 appendonly yes
 appendfsync everysec
 protected-mode yes
+tls-port $tls_port
+tls-cert-file $dir/server.crt
+tls-key-file $dir/server.key
+tls-ca-cert-file $dir/ca.crt
+tls-auth-clients no
 CONF
   redis-server "$dir/redis.conf"
   for _ in $(seq 1 100); do
@@ -42,8 +64,13 @@ CONF
     sleep 0.05
   done
   redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null || { echo "redis-server did not start; log:" >&2; cat "$dir/redis.log" >&2; return 1; }
+  # The ACL user lives in the config too, so that a restart with the same config keeps it.
+  redis-cli -h 127.0.0.1 -p "$port" ACL SETUSER es-test on ">$acl_password" '~*' '&*' +@all >/dev/null
+  echo "user es-test on >$acl_password ~* &* +@all" >> "$dir/redis.conf"
   export ES_TEST_REDIS_PORT=$port ES_TEST_REDIS_CONF="$dir/redis.conf"
-  echo "servers: redis-server on 127.0.0.1:$port"
+  export ES_TEST_REDIS_TLS_PORT=$tls_port ES_TEST_REDIS_CA_FILE="$dir/ca.crt"
+  export ES_TEST_REDIS_ACL_USER=es-test ES_TEST_REDIS_ACL_PASSWORD=$acl_password
+  echo "servers: redis-server on 127.0.0.1:$port (TLS on $tls_port)"
 }
 
 start_postgres() {
