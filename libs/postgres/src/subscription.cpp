@@ -12,6 +12,7 @@
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <thread>
 
 namespace es::postgres {
@@ -63,6 +64,14 @@ catch_up_subscription::~catch_up_subscription() = default;
 
 void catch_up_subscription::stop() noexcept { stopped_ = true; }
 
+bool catch_up_subscription::wanted(event_envelope const& e) const
+{
+    auto in = [](std::vector<std::string> const& set, std::string const& v) {
+        return set.empty() || std::find(set.begin(), set.end(), v) != set.end();
+    };
+    return in(options_.event_types, e.event_type) && in(options_.aggregate_types, e.aggregate_type);
+}
+
 awaitable<void> catch_up_subscription::run()
 {
     auto log = logger("es.postgres");
@@ -76,16 +85,21 @@ awaitable<void> catch_up_subscription::run()
         read_all_options read;
         read.after_position = position_;
         read.max_count = options_.batch_size == 0 ? 500 : options_.batch_size;
-        read.event_types = options_.event_types;
-        read.aggregate_types = options_.aggregate_types;
-        auto batch = co_await store.read_all(read);
-        if (batch.empty()) {
+        // Unfiltered on purpose: filtering here lets the checkpoint advance past events nobody
+        // wants, instead of scanning them again on every read.
+        auto page = co_await store.read_all(read);
+        if (page.empty()) {
             caught_up_ = true;
             co_await wait_for_more();
             continue;
         }
         caught_up_ = false;
-        auto const last = batch.back().global_position;
+        auto const last = page.back().global_position;
+        std::vector<event_envelope> batch;
+        batch.reserve(page.size());
+        for (auto& e : page)
+            if (wanted(e))
+                batch.push_back(std::move(e));
         if (handler_) {
             for (auto const& e : batch)
                 co_await handler_(e);

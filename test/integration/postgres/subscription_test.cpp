@@ -118,6 +118,25 @@ TEST_F(PostgresSubscription, PollingFallbackWithoutListen)
         std::chrono::seconds(30), 2);
 }
 
+TEST_F(PostgresSubscription, FiltersByTypeAndStillAdvancesTheCheckpoint)
+{
+    auto o = options("filtered");
+    o.event_types = {"Wanted"};
+    postgres::catch_up_subscription sub(db_, o, collector());
+    run_coro(
+        [&]() -> awaitable<void> {
+            for (int i = 0; i < 30; ++i) {
+                std::vector<new_event> one{make_test_event(i % 3 == 0 ? "Wanted" : "Other", i)};
+                co_await store_.append("f", expected_version::any(), std::move(one));
+            }
+            co_await run_until(sub, [&] { return sub.position() == 30; });
+        },
+        std::chrono::seconds(30), 2);
+    ASSERT_EQ(seen_.size(), 10u);
+    for (auto const& e : seen_)
+        EXPECT_EQ(e.event_type, "Wanted");
+}
+
 TEST_F(PostgresSubscription, FromACheckpoint)
 {
     run_coro(

@@ -60,6 +60,7 @@ public:
 
 private:
     awaitable<void> wait_for_more();
+    bool wanted(event_envelope const& e) const;
 
     std::shared_ptr<database> db_;
     subscription_options options_;
