@@ -62,14 +62,14 @@ CREATE TABLE {s}.events (
 CREATE INDEX events_by_type ON {s}.events (event_type, global_position);
 CREATE INDEX events_by_aggregate_type ON {s}.events (aggregate_type, global_position);
 
+-- One row per stream, written by its first append only (appends to an existing stream do not
+-- touch it: the version is max(stream_version) of events, one index probe).
 CREATE TABLE {s}.streams (
     stream_id        text        PRIMARY KEY,
     aggregate_type   text        NOT NULL DEFAULT '',
-    version          bigint      NOT NULL DEFAULT 0,
     truncated_before bigint      NOT NULL DEFAULT 0,
     deleted_at       timestamptz,
-    created_at       timestamptz NOT NULL DEFAULT now(),
-    updated_at       timestamptz NOT NULL DEFAULT now()
+    created_at       timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX streams_by_aggregate_type ON {s}.streams (aggregate_type, stream_id);
 
@@ -158,10 +158,13 @@ BEGIN
            coalesce(b.e->'metadata'->>'tenant_id', ''), b.e->'payload', b.e->'metadata',
            (b.e->>'occurred_at')::timestamptz, v_xid
       FROM jsonb_array_elements(p_events) WITH ORDINALITY AS b(e, ord);
-    INSERT INTO {s}.streams AS st (stream_id, aggregate_type, version)
-    VALUES (p_stream, coalesce(p_events->0->>'aggregate_type', ''), v_current + v_n)
-    ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version, updated_at = now(), deleted_at = NULL,
-        aggregate_type = CASE WHEN st.aggregate_type = '' THEN EXCLUDED.aggregate_type ELSE st.aggregate_type END;
+    IF v_current = 0 THEN
+        INSERT INTO {s}.streams (stream_id, aggregate_type)
+        VALUES (p_stream, coalesce(p_events->0->>'aggregate_type', '')) ON CONFLICT (stream_id) DO NOTHING;
+    ELSE
+        -- Appending to a soft-deleted stream brings it back (its old events stay hidden).
+        UPDATE {s}.streams SET deleted_at = NULL WHERE stream_id = p_stream AND deleted_at IS NOT NULL;
+    END IF;
     RETURN QUERY SELECT 0, v_current + v_n, v_first, (extract(epoch FROM now()) * 1000000)::bigint,
                         NULL::text, NULL::text;
 END
@@ -238,6 +241,8 @@ void migrate(pqxx::connection& conn, std::string const& schema, std::string cons
 std::vector<std::pair<std::string, std::string>> statements(std::string const& q)
 {
     std::string const cols = event_columns;
+    std::string const stream_version_of_s =
+        "(SELECT coalesce(max(e.stream_version), 0) FROM " + q + ".events e WHERE e.stream_id = s.stream_id)";
     return {
         {"es_append", "SELECT * FROM " + q + ".append_events($1, $2, $3, $4::jsonb)"},
         {"es_stream_version", "SELECT coalesce(max(stream_version), 0) FROM " + q + ".events WHERE stream_id = $1"},
@@ -259,25 +264,26 @@ std::vector<std::pair<std::string, std::string>> statements(std::string const& q
          "AND ($3::text[] IS NULL OR event_type = ANY($3::text[])) "
          "AND ($4::text[] IS NULL OR aggregate_type = ANY($4::text[])) ORDER BY global_position LIMIT $2"},
         {"es_stream_info",
-         "SELECT stream_id, aggregate_type, version, truncated_before, deleted_at IS NOT NULL FROM " + q +
-             ".streams WHERE stream_id = $1 AND version > 0"},
+         "SELECT s.stream_id, s.aggregate_type, " + stream_version_of_s + ", s.truncated_before, s.deleted_at IS NOT NULL "
+         "FROM " + q + ".streams s WHERE s.stream_id = $1"},
         {"es_list_streams",
-         "SELECT stream_id, aggregate_type, version, truncated_before, deleted_at IS NOT NULL FROM " + q +
-             ".streams WHERE version > 0 AND ($1 = '' OR aggregate_type = $1) AND stream_id > $2 "
-             "AND ($4 OR deleted_at IS NULL) ORDER BY stream_id LIMIT $3"},
+         "SELECT s.stream_id, s.aggregate_type, " + stream_version_of_s + ", s.truncated_before, s.deleted_at IS NOT NULL "
+         "FROM " + q + ".streams s WHERE ($1 = '' OR s.aggregate_type = $1) AND s.stream_id > $2 "
+         "AND ($4 OR s.deleted_at IS NULL) ORDER BY s.stream_id LIMIT $3"},
         {"es_truncate",
-         "WITH s AS (UPDATE " + q + ".streams SET truncated_before = greatest(truncated_before, $2), updated_at = now() "
-         "WHERE stream_id = $1 AND version > 0 RETURNING stream_id) "
+         "WITH s AS (UPDATE " + q + ".streams SET truncated_before = greatest(truncated_before, $2) "
+         "WHERE stream_id = $1 RETURNING stream_id) "
          "INSERT INTO " + q + ".stream_operations (stream_id, operation, before_version) "
          "SELECT stream_id, 'truncate', $2 FROM s RETURNING id"},
         {"es_delete",
-         "WITH s AS (UPDATE " + q + ".streams SET truncated_before = version + 1, deleted_at = now(), updated_at = now() "
-         "WHERE stream_id = $1 AND version > 0 RETURNING stream_id, truncated_before) "
+         "WITH s AS (UPDATE " + q + ".streams st SET truncated_before = (SELECT max(stream_version) + 1 FROM " + q +
+             ".events e WHERE e.stream_id = st.stream_id), deleted_at = now() "
+         "WHERE stream_id = $1 RETURNING stream_id, truncated_before) "
          "INSERT INTO " + q + ".stream_operations (stream_id, operation, before_version) "
          "SELECT stream_id, 'delete', truncated_before FROM s RETURNING id"},
         {"es_statistics",
-         "SELECT (SELECT coalesce(sum(version), 0) FROM " + q + ".streams), "
-         "(SELECT count(*) FROM " + q + ".streams WHERE version > 0), "
+         "SELECT (SELECT count(*) FROM " + q + ".events), "
+         "(SELECT count(*) FROM " + q + ".streams), "
          "(SELECT coalesce(max(global_position), 0) FROM " + q + ".events), "
          "(SELECT coalesce(max(global_position), 0) FROM " + q + ".events "
          "WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot()))"},
