@@ -257,10 +257,10 @@ std::vector<std::pair<std::string, std::string>> statements(std::string const& q
         // The gap-safe rule (docs/adr/0003): nothing at or above the oldest running xid.
         {"es_read_all",
          "SELECT " + cols + " FROM " + q + ".events WHERE global_position > $1 "
-         "AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY global_position LIMIT $2"},
+         "AND transaction_id < (SELECT pg_snapshot_xmin(pg_current_snapshot())) ORDER BY global_position LIMIT $2"},
         {"es_read_all_filtered",
          "SELECT " + cols + " FROM " + q + ".events WHERE global_position > $1 "
-         "AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) "
+         "AND transaction_id < (SELECT pg_snapshot_xmin(pg_current_snapshot())) "
          "AND ($3::text[] IS NULL OR event_type = ANY($3::text[])) "
          "AND ($4::text[] IS NULL OR aggregate_type = ANY($4::text[])) ORDER BY global_position LIMIT $2"},
         {"es_stream_info",
@@ -286,7 +286,7 @@ std::vector<std::pair<std::string, std::string>> statements(std::string const& q
          "(SELECT count(*) FROM " + q + ".streams), "
          "(SELECT coalesce(max(global_position), 0) FROM " + q + ".events), "
          "(SELECT coalesce(max(global_position), 0) FROM " + q + ".events "
-         "WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot()))"},
+         "WHERE transaction_id < (SELECT pg_snapshot_xmin(pg_current_snapshot())))"},
         {"es_snapshot_save",
          "INSERT INTO " + q + ".snapshots AS s (stream_id, aggregate_type, stream_version, schema_version, state, taken_at) "
          "VALUES ($1, $2, $3, $4, $5::jsonb, 'epoch'::timestamptz + $6 * interval '1 microsecond') "
