@@ -1,0 +1,74 @@
+#pragma once
+// Configuration of es::redis::stream_bus. Every field has a documented default; an explicit 0
+// means 0 (see each field), never "use the default".
+#include <es/redis/config.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace es {
+class event_registry;
+}
+
+namespace es::redis {
+
+struct stream_bus_config {
+    /// redis:// or rediss:// URL (default "redis://127.0.0.1:6379"). Parsed into `connection`
+    /// (host, port, credentials, TLS); the timeouts below in `connection` are kept.
+    std::string redis_url = "redis://127.0.0.1:6379";
+    /// Timeouts, health check and reconnect backoff of the bus' connections.
+    config connection;
+
+    /// Key prefix (default "events"): the stream is "<prefix>:stream".
+    std::string stream_prefix = "events";
+    /// Consumer group of the subscriptions (default "default").
+    std::string consumer_group = "default";
+    /// More groups consumed by this bus (default none); subscribe to them with
+    /// stream_bus::add_subscription(group, …). Each group gets every event.
+    std::vector<std::string> additional_consumer_groups;
+    /// This process' name inside its groups (default empty: "<host>-<pid>-<random>").
+    std::string consumer_name;
+
+    /// COUNT of each XREADGROUP (default 100; 0: no COUNT, Redis returns everything available).
+    std::size_t batch_size = 100;
+    /// BLOCK of each XREADGROUP (default 5 s; 0: no BLOCK, the read loop polls every 10 ms).
+    std::chrono::milliseconds block_time{5000};
+
+    /// An entry delivered more than max_retries times is moved to the DLQ by recovery instead of
+    /// being delivered again (default 3; 0: the first failed delivery goes to the DLQ).
+    std::uint32_t max_retries = 3;
+    /// Dead-letter poison and undecodable entries (default true). Off: they stay pending and are
+    /// only counted and logged.
+    bool enable_dlq = true;
+    /// DLQ stream name is "<stream><suffix>" (default "_dlq").
+    std::string dlq_stream_suffix = "_dlq";
+
+    /// Pending entries idle at least this long are claimed by recovery (default 60 s; 0: any).
+    std::chrono::milliseconds pending_idle_time{60000};
+    /// Period of each group's recovery coroutine (default 30 s; 0 disables automatic recovery;
+    /// recover_pending_messages() still works).
+    std::chrono::milliseconds recovery_interval{30000};
+    /// XAUTOCLAIM COUNT per page (default 100).
+    std::size_t recovery_batch_size = 100;
+
+    /// XADD MAXLEN ~ n on publish (default: no trimming). Trimming can drop entries that are not
+    /// yet acknowledged: see docs/redis-bus.md.
+    std::optional<std::uint64_t> max_stream_length;
+    /// Also append each event to "<prefix>:type:<EventType>" (default false).
+    bool per_type_streams = false;
+    /// publish() wraps a batch in MULTI/EXEC (default false: a pipelined batch of XADDs, one
+    /// round trip either way).
+    bool atomic_publish = false;
+
+    /// When set, entries whose event type the registry does not know go to the DLQ with reason
+    /// "unknown event type" (default: none, every well-formed envelope is delivered).
+    event_registry const* registry = nullptr;
+};
+
+/// "<host>-<pid>-<random hex>".
+std::string default_consumer_name();
+
+}  // namespace es::redis
