@@ -1,0 +1,266 @@
+// Figures for docs/benchmarks.md (scripts/bench-redis.sh runs this next to redis-benchmark):
+//   xadd <port> <coroutines> <seconds>     pipelined XADD of 200-byte payloads through exec()
+//   raw <port> <events>                    XADD N, then a raw XREADGROUP COUNT 100 + XACK loop
+//   e2e <port> <events> <consumers>        stream_bus publish -> handler -> ack
+//   latency <port> <rate> <seconds>        publish-to-handler latency at a fixed publish rate
+// Prints one "key=value" line per figure.
+#include <es/redis/connection.hpp>
+#include <es/redis/stream_bus.hpp>
+#include <es/redis/streams.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+using es::awaitable;
+
+namespace {
+std::uint16_t port_ = 6379;
+
+es::redis::config make_config()
+{
+    es::redis::config c;
+    c.port = port_;
+    c.command_timeout = 60s;
+    return c;
+}
+
+es::redis::stream_bus_config bus_config(std::string prefix)
+{
+    es::redis::stream_bus_config c;
+    c.redis_url = "redis://127.0.0.1:" + std::to_string(port_);
+    c.connection = make_config();
+    c.stream_prefix = std::move(prefix);
+    c.consumer_group = "bench";
+    c.block_time = 100ms;
+    c.recovery_interval = 0ms;
+    return c;
+}
+
+std::string unique(std::string const& p)
+{
+    return p + "-" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
+}
+
+awaitable<void> sleep_for(clock_type::duration d)
+{
+    asio::steady_timer t(co_await asio::this_coro::executor, d);
+    co_await t.async_wait(asio::use_awaitable);
+}
+
+awaitable<void> xadd_bench(int coroutines, int seconds)
+{
+    auto ex = co_await asio::this_coro::executor;
+    auto conn = std::make_shared<es::redis::connection>(ex, make_config());
+    asio::co_spawn(ex, conn->run(), asio::detached);
+    auto key = unique("bench-xadd");
+    std::string payload(200, 'x');
+    std::atomic<long> done{0};
+    bool stop = false;
+    auto deadline = clock_type::now() + std::chrono::seconds(seconds);
+    int running = coroutines;
+    for (int i = 0; i < coroutines; ++i) {
+        asio::co_spawn(
+            ex,
+            [&]() -> awaitable<void> {
+                es::redis::request req;
+                req.push("XADD", key, "*", "payload", payload);
+                while (!stop) {
+                    co_await conn->exec(req);
+                    ++done;
+                }
+            },
+            [&](std::exception_ptr) { --running; });
+    }
+    auto start = clock_type::now();
+    co_await sleep_for(deadline - start);
+    stop = true;
+    auto elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
+    while (running > 0)
+        co_await sleep_for(1ms);
+    auto s = conn->stats();
+    std::printf("xadd_ops_per_sec=%.0f\nxadd_coroutines=%d\nxadd_commands_per_write=%.1f\n", done / elapsed, coroutines,
+                double(s.commands_sent) / double(std::max<std::uint64_t>(s.writes, 1)));
+    es::redis::request del;
+    del.push("DEL", key);
+    co_await conn->exec(del);
+    conn->cancel();
+}
+
+awaitable<void> fill(es::redis::connection& conn, std::string const& key, int events)
+{
+    std::string payload(200, 'x');
+    for (int done = 0; done < events;) {
+        es::redis::request req;
+        for (int i = 0; i < 1000 && done < events; ++i, ++done)
+            req.push("XADD", key, "*", "payload", payload);
+        co_await conn.exec(req);
+    }
+}
+
+// A consumer written directly against the client: XREADGROUP COUNT 100, then one XACK per batch.
+awaitable<void> raw_bench(int events)
+{
+    auto ex = co_await asio::this_coro::executor;
+    auto cfg = make_config();
+    cfg.allow_blocking = true;
+    auto conn = std::make_shared<es::redis::connection>(ex, cfg);
+    asio::co_spawn(ex, conn->run(), asio::detached);
+    auto key = unique("bench-raw");
+    co_await es::redis::xgroup_create(*conn, key, "g", "0");
+    co_await fill(*conn, key, events);
+    auto start = clock_type::now();
+    int consumed = 0;
+    while (consumed < events) {
+        es::redis::xreadgroup_options o;
+        o.count = 100;
+        o.block = 100ms;
+        auto msgs = co_await es::redis::xreadgroup(*conn, "g", "c", key, ">", o);
+        if (msgs.empty())
+            continue;
+        std::vector<std::string> ids;
+        for (auto const& e : msgs.front().entries)
+            ids.push_back(e.id);
+        consumed += static_cast<int>(ids.size());
+        co_await es::redis::xack(*conn, key, "g", ids);
+    }
+    auto elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
+    std::printf("raw_loop_events_per_sec=%.0f\n", events / elapsed);
+    es::redis::request del;
+    del.push("DEL", key);
+    co_await conn->exec(del);
+    conn->cancel();
+}
+
+es::event_envelope bench_event(int n)
+{
+    es::new_event e;
+    e.event_type = "BenchEvent";
+    e.aggregate_type = "bench";
+    e.aggregate_id = "b-" + std::to_string(n % 100);
+    e.payload = {{"n", n}, {"pad", std::string(120, 'p')}};
+    return es::make_envelope(e, "bench-" + std::to_string(n % 100), 1, static_cast<std::uint64_t>(n), es::now());
+}
+
+awaitable<void> e2e_bench(int events, int consumers)
+{
+    auto prefix = unique("bench-e2e");
+    es::redis::stream_bus publisher(bus_config(prefix));
+    // Publish first in batches of 100 (one round trip each), timed separately.
+    auto p0 = clock_type::now();
+    for (int i = 0; i < events; i += 100) {
+        std::vector<es::event_envelope> batch;
+        for (int j = i; j < std::min(events, i + 100); ++j)
+            batch.push_back(bench_event(j));
+        co_await publisher.publish(std::move(batch));
+    }
+    auto publish_s = std::chrono::duration<double>(clock_type::now() - p0).count();
+    std::atomic<int> handled{0};
+    std::vector<std::unique_ptr<es::redis::stream_bus>> buses;
+    for (int c = 0; c < consumers; ++c) {
+        auto cfg = bus_config(prefix);
+        cfg.consumer_name = "consumer-" + std::to_string(c);
+        auto bus = std::make_unique<es::redis::stream_bus>(cfg);
+        bus->subscribe("BenchEvent", [&](es::event_envelope const&) -> awaitable<void> {
+            ++handled;
+            co_return;
+        });
+        buses.push_back(std::move(bus));
+    }
+    auto start = clock_type::now();
+    for (auto& b : buses)
+        co_await b->start();
+    while (handled < events)
+        co_await sleep_for(1ms);
+    auto elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
+    std::printf("publish_batched_events_per_sec=%.0f\ne2e_consumers=%d\ne2e_events_per_sec=%.0f\n", events / publish_s,
+                consumers, events / elapsed);
+    for (auto& b : buses)
+        co_await b->shutdown(2s);
+    co_await es::redis::xtrim_maxlen(publisher.redis(), publisher.stream_name(), 0, false);
+    co_await publisher.shutdown(1s);
+}
+
+awaitable<void> latency_bench(int rate, int seconds)
+{
+    auto prefix = unique("bench-latency");
+    es::redis::stream_bus bus(bus_config(prefix));
+    std::vector<double> samples;
+    samples.reserve(static_cast<std::size_t>(rate * seconds));
+    bus.subscribe("BenchEvent", [&](es::event_envelope const& e) -> awaitable<void> {
+        auto sent = e.payload.at("sent_ns").to_number<std::int64_t>();
+        auto now_ns = clock_type::now().time_since_epoch().count();
+        samples.push_back(double(now_ns - sent) / 1000.0);
+        co_return;
+    });
+    co_await bus.start();
+    auto interval = std::chrono::nanoseconds(1'000'000'000 / rate);
+    auto next = clock_type::now();
+    int total = rate * seconds;
+    for (int i = 0; i < total; ++i) {
+        next += interval;
+        auto e = bench_event(i);
+        e.payload["sent_ns"] = clock_type::now().time_since_epoch().count();
+        std::vector<es::event_envelope> batch{std::move(e)};
+        co_await bus.publish(std::move(batch));
+        auto now = clock_type::now();
+        if (next > now)
+            co_await sleep_for(next - now);
+    }
+    while (samples.size() < static_cast<std::size_t>(total))
+        co_await sleep_for(1ms);
+    std::sort(samples.begin(), samples.end());
+    auto at = [&](double q) { return samples[static_cast<std::size_t>(q * double(samples.size() - 1))]; };
+    std::printf("latency_rate=%d\nlatency_p50_us=%.0f\nlatency_p99_us=%.0f\nlatency_max_us=%.0f\n", rate, at(0.5), at(0.99),
+                samples.back());
+    co_await es::redis::xtrim_maxlen(bus.redis(), bus.stream_name(), 0, false);
+    co_await bus.shutdown(1s);
+}
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    if (argc < 3) {
+        std::fprintf(stderr, "usage: %s xadd|raw|e2e|latency <port> [args]\n", argv[0]);
+        return 2;
+    }
+    spdlog::set_level(spdlog::level::warn);
+    std::string mode = argv[1];
+    port_ = static_cast<std::uint16_t>(std::atoi(argv[2]));
+    auto arg = [&](int i, int def) { return argc > i ? std::atoi(argv[i]) : def; };
+    asio::io_context ioc(1);
+    awaitable<void> task = mode == "xadd"      ? xadd_bench(arg(3, 16), arg(4, 3))
+                           : mode == "raw"     ? raw_bench(arg(3, 100000))
+                           : mode == "e2e"     ? e2e_bench(arg(3, 100000), arg(4, 1))
+                           : mode == "latency" ? latency_bench(arg(3, 1000), arg(4, 3))
+                                               : throw std::invalid_argument("unknown mode " + mode);
+    int rc = 0;
+    asio::co_spawn(ioc, std::move(task), [&](std::exception_ptr e) {
+        if (e) {
+            try {
+                std::rethrow_exception(e);
+            } catch (std::exception const& ex) {
+                std::fprintf(stderr, "benchmark failed: %s\n", ex.what());
+            }
+            rc = 1;
+        }
+        ioc.stop();
+    });
+    ioc.run();
+    return rc;
+}
