@@ -2,7 +2,9 @@
 //   {"name": "append_1ev_1stream", "value": 1234.5, "unit": "events/s", ...}
 // scripts/bench-postgres.sh runs it against a fresh server and puts pgbench beside it.
 //
-// Usage: bench_postgres [--seconds N] [--schema NAME]   (connection: ES_TEST_PG_CONNINFO or PG*)
+// Usage: bench_postgres [--seconds N] [--schema NAME] [--append PER_CALL WRITERS | --appends-only |
+//                       --no-appends | --read-all-only] [--no-notify]
+// Connection: ES_TEST_PG_CONNINFO, else libpq's PG* variables.
 #include <es/aggregate.hpp>
 #include <es/event_registry.hpp>
 #include <es/postgres/event_store.hpp>
@@ -167,6 +169,8 @@ int main(int argc, char** argv)
     bool notify = true;
     bool appends_only = false;
     bool read_all_only = false;
+    bool no_appends = false;
+    int only_per_call = 0, only_writers = 0;
     for (int i = 1; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--seconds") && i + 1 < argc)
             seconds = std::atof(argv[++i]);
@@ -178,6 +182,11 @@ int main(int argc, char** argv)
             appends_only = true;
         else if (!std::strcmp(argv[i], "--read-all-only"))
             read_all_only = true;
+        else if (!std::strcmp(argv[i], "--append") && i + 2 < argc) {  // --append <events per call> <writers>
+            only_per_call = std::atoi(argv[++i]);
+            only_writers = std::atoi(argv[++i]);
+        } else if (!std::strcmp(argv[i], "--no-appends"))
+            no_appends = true;
     }
     es::postgres::config cfg;
     if (char const* c = std::getenv("ES_TEST_PG_CONNINFO"))
@@ -216,13 +225,15 @@ int main(int argc, char** argv)
 
     for (int per_call : {1, 10})
         for (int writers : {1, 16}) {
+            if (no_appends || (only_per_call != 0 && (per_call != only_per_call || writers != only_writers)))
+                continue;
             auto const name = "append_" + std::to_string(per_call) + "ev_" + std::to_string(writers) + "streams";
             auto rate = append_rate(store, name + "-" + tag, writers, per_call, seconds);
             emit(name, rate, "events/s",
                  ", \"events_per_call\": " + std::to_string(per_call) + ", \"writers\": " + std::to_string(writers));
         }
 
-    if (appends_only)
+    if (appends_only || only_per_call != 0)
         return 0;
 
     // A 10,000-event aggregate stream.

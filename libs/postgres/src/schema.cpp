@@ -91,25 +91,31 @@ LANGUAGE plpgsql AS $fn$
 DECLARE
     v_n integer := jsonb_array_length(p_events);
     v_current bigint;
+    v_deleted boolean;
     v_found integer;
     v_min bigint;
     v_max bigint;
     v_other text;
     v_other_id text;
-    v_distinct integer;
     v_first bigint;
     v_xid xid8;
 BEGIN
     IF pg_current_xact_id_if_assigned() IS NOT NULL THEN
         RAISE EXCEPTION 'append_events must run in a transaction of its own (global order relies on it)';
     END IF;
-    SELECT count(*), min(ev.stream_version - b.ord), max(ev.stream_version - b.ord),
-           min(ev.stream_id) FILTER (WHERE ev.stream_id <> p_stream),
-           min(ev.event_id::text) FILTER (WHERE ev.stream_id <> p_stream)
-      INTO v_found, v_min, v_max, v_other, v_other_id
-      FROM jsonb_array_elements(p_events) WITH ORDINALITY AS b(e, ord)
-      JOIN {s}.events ev ON ev.event_id = (b.e->>'event_id')::uuid;
-    SELECT coalesce(max(stream_version), 0) INTO v_current FROM {s}.events WHERE stream_id = p_stream;
+    -- Writers of one stream queue here (until commit) instead of racing on the unique index and
+    -- retrying: they would conflict anyway. Writers of other streams are not affected.
+    PERFORM pg_advisory_xact_lock(hashtextextended('{s}.' || p_stream, 0));
+    -- One statement for everything the checks need (each statement costs an executor run).
+    SELECT coalesce((SELECT max(stream_version) FROM {s}.events WHERE stream_id = p_stream), 0),
+           (SELECT deleted_at IS NOT NULL FROM {s}.streams WHERE stream_id = p_stream),
+           f.n, f.lo, f.hi, f.other, f.other_id
+      INTO v_current, v_deleted, v_found, v_min, v_max, v_other, v_other_id
+      FROM (SELECT count(*) AS n, min(ev.stream_version - b.ord) AS lo, max(ev.stream_version - b.ord) AS hi,
+                   min(ev.stream_id) FILTER (WHERE ev.stream_id <> p_stream) AS other,
+                   min(ev.event_id::text) FILTER (WHERE ev.stream_id <> p_stream) AS other_id
+              FROM jsonb_array_elements(p_events) WITH ORDINALITY AS b(e, ord)
+              JOIN {s}.events ev ON ev.event_id = (b.e->>'event_id')::uuid) f;
     IF v_other IS NOT NULL THEN
         RETURN QUERY SELECT 3, v_current, 0::bigint, 0::bigint, v_other, v_other_id;
         RETURN;
@@ -129,24 +135,25 @@ BEGIN
         RETURN QUERY SELECT 2, v_current, 0::bigint, 0::bigint, NULL::text, NULL::text;
         RETURN;
     END IF;
-    SELECT count(DISTINCT e->>'event_id') INTO v_distinct FROM jsonb_array_elements(p_events) AS t(e);
-    IF v_distinct <> v_n THEN
+    IF v_n > 1 THEN
         SELECT e->>'event_id' INTO v_other_id FROM jsonb_array_elements(p_events) AS t(e)
          GROUP BY 1 HAVING count(*) > 1 LIMIT 1;
-        RETURN QUERY SELECT 5, v_current, 0::bigint, 0::bigint, NULL::text, v_other_id;
-        RETURN;
+        IF v_other_id IS NOT NULL THEN
+            RETURN QUERY SELECT 5, v_current, 0::bigint, 0::bigint, NULL::text, v_other_id;
+            RETURN;
+        END IF;
     END IF;
     IF v_n = 0 THEN
         RETURN QUERY SELECT 0, v_current, 0::bigint, 0::bigint, NULL::text, NULL::text;
         RETURN;
     END IF;
 
+    -- The critical section (docs/adr/0003): transaction id and positions under one lock.
     PERFORM pg_advisory_lock(25971, hashtext('{s}.events'));
-    v_xid := pg_current_xact_id();
-    v_first := nextval('{s}.events_global_position_seq');
-    IF v_n > 1 THEN
-        PERFORM setval('{s}.events_global_position_seq', v_first + v_n - 1);
-    END IF;
+    SELECT pg_current_xact_id(), p.first,
+           CASE WHEN v_n > 1 THEN setval('{s}.events_global_position_seq', p.first + v_n - 1) END
+      INTO v_xid, v_first
+      FROM (SELECT nextval('{s}.events_global_position_seq') AS first) p;
     PERFORM pg_advisory_unlock(25971, hashtext('{s}.events'));
 
     -- A concurrent writer that took the same version makes this fail with a unique violation;
@@ -161,9 +168,9 @@ BEGIN
     IF v_current = 0 THEN
         INSERT INTO {s}.streams (stream_id, aggregate_type)
         VALUES (p_stream, coalesce(p_events->0->>'aggregate_type', '')) ON CONFLICT (stream_id) DO NOTHING;
-    ELSE
+    ELSIF v_deleted THEN
         -- Appending to a soft-deleted stream brings it back (its old events stay hidden).
-        UPDATE {s}.streams SET deleted_at = NULL WHERE stream_id = p_stream AND deleted_at IS NOT NULL;
+        UPDATE {s}.streams SET deleted_at = NULL WHERE stream_id = p_stream;
     END IF;
     RETURN QUERY SELECT 0, v_current + v_n, v_first, (extract(epoch FROM now()) * 1000000)::bigint,
                         NULL::text, NULL::text;
