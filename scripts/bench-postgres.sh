@@ -3,12 +3,15 @@
 # running the equivalent INSERTs (the ceiling). Prints each figure, its ceiling and the ratio as
 # a Markdown table (docs/benchmarks.md, section "PostgreSQL").
 #
-#   scripts/bench-postgres.sh            # 10 s per append shape
-#   ES_BENCH_SECONDS=3 scripts/bench-postgres.sh
+#   scripts/bench-postgres.sh                        # 3 runs of 5 s per append shape and side
+#   ES_BENCH_SECONDS=2 ES_BENCH_RUNS=1 scripts/bench-postgres.sh
+# Each append figure is the median of the runs (spread in brackets); in every run the store and
+# pgbench run back to back, so that both see the same machine state.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-seconds=${ES_BENCH_SECONDS:-10}
+seconds=${ES_BENCH_SECONDS:-5}
+runs=${ES_BENCH_RUNS:-3}
 build=${ES_BENCH_BUILD:-build/bench-postgres}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DES_BUILD_TESTS=OFF >/dev/null
 cmake --build "$build" --target bench_postgres -j "${ES_JOBS:-2}" >/dev/null
@@ -45,12 +48,13 @@ pgbench() {  # events per call, clients, seconds -> transactions per second
 # whichever side runs first.
 pgbench 10 16 "$seconds" >/dev/null
 "$bench_bin" --seconds "$seconds" --schema bench --append 10 16 >/dev/null
-# Each shape: the store, then pgbench right after, so both see the same machine state.
-for per_call in 1 10; do
-  for clients in 1 16; do
-    "$bench_bin" --seconds "$seconds" --schema bench --append "$per_call" "$clients" >> "$work/store.jsonl"
-    tps=$(pgbench "$per_call" "$clients" "$seconds")
-    echo "{\"name\": \"append_${per_call}ev_${clients}streams\", \"pgbench_tps\": $tps, \"events_per_call\": $per_call}" >> "$work/pgbench.jsonl"
+for _ in $(seq 1 "$runs"); do
+  for per_call in 1 10; do
+    for clients in 1 16; do
+      "$bench_bin" --seconds "$seconds" --schema bench --append "$per_call" "$clients" >> "$work/store.jsonl"
+      tps=$(pgbench "$per_call" "$clients" "$seconds")
+      echo "{\"name\": \"append_${per_call}ev_${clients}streams\", \"pgbench_tps\": $tps, \"events_per_call\": $per_call}" >> "$work/pgbench.jsonl"
+    done
   done
 done
 "$bench_bin" --schema bench --no-appends >> "$work/store.jsonl"
@@ -76,20 +80,38 @@ t1=$(date +%s.%N)
 copy_rate=$(python3 -c "print(50000 / ($t1 - $t0))")
 
 python3 - "$work/store.jsonl" "$work/pgbench.jsonl" "$seconds" "$work/read.jsonl" "$copy_rate" <<'PY'
-import json, sys
-store = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
-ceil = {d["name"]: d["pgbench_tps"] * d["events_per_call"] for d in map(json.loads, open(sys.argv[2]))}
+import json, sys, statistics
+raw = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+runs = {}
+for d in raw:
+    runs.setdefault(d["name"], []).append(d)
+store = []
+for name, ds in runs.items():  # median per figure, keeping the first run's extra fields
+    d = dict(ds[0])
+    d["value"] = statistics.median(x["value"] for x in ds)
+    d["spread"] = (min(x["value"] for x in ds), max(x["value"] for x in ds), len(ds))
+    store.append(d)
+ceil_runs = {}
+for d in map(json.loads, open(sys.argv[2])):
+    ceil_runs.setdefault(d["name"], []).append(d["pgbench_tps"] * d["events_per_call"])
+ceil = {k: statistics.median(v) for k, v in ceil_runs.items()}
+def spread(values):
+    return f" [{min(values):,.0f}–{max(values):,.0f}]" if len(values) > 1 else ""
 read_ceiling = json.loads(open(sys.argv[4]).read())["ceiling"]
 targets = {"append": 0.8, "read_all": 200000}
-print(f"PostgreSQL 15 on 127.0.0.1 (fsync on, synchronous_commit on), {sys.argv[3]} s per append shape; "
-      "ceiling = pgbench -M prepared running the same INSERT on the same table in the same run.\n")
+n_runs = max(len(v) for v in ceil_runs.values())
+print(f"PostgreSQL 15 on 127.0.0.1 (fsync on, synchronous_commit on); appends: median of {n_runs} runs of "
+      f"{sys.argv[3]} s per shape [min–max]; ceiling = pgbench -M prepared running the same INSERT on the "
+      "same table, back to back with the store in each run.\n")
 print("| figure | value | ceiling (pgbench) | ratio | target |")
 print("|---|---|---|---|---|")
 for d in store:
     name, value, unit = d["name"], d["value"], d["unit"]
     if name in ceil:
         c = ceil[name]
-        print(f"| {name} | {value:,.0f} {unit} | {c:,.0f} events/s | {value / c:.2f} | >= 0.8 |")
+        lo, hi, n = d["spread"]
+        s = f" [{lo:,.0f}–{hi:,.0f}]" if n > 1 else ""
+        print(f"| {name} | {value:,.0f} {unit}{s} | {c:,.0f} events/s{spread(ceil_runs[name])} | {value / c:.2f} | >= 0.8 |")
     elif name == "read_all":
         print(f"| {name} ({d['events']:,} events, pages of 1,000) | {value:,.0f} {unit} | {read_ceiling:,.0f} events/s (COPY TO of the same columns) "
               f"| {value / read_ceiling:.2f} | >= 200,000 events/s |")
