@@ -27,7 +27,7 @@ figure() { sed -n "s/^$1=//p"; }
 ceiling() {
   local depth=$1
   redis-benchmark -h 127.0.0.1 -p "$port" -c 1 -P "$depth" -n $((depth * 20000)) -q \
-    XADD bench-ceiling '*' payload "$payload" | sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -n 1
+    XADD bench-ceiling '*' payload "$payload" | tr '\r' '\n' | sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -n 1
 }
 
 echo "== Redis: pipelined XADD, 200-byte payload, one connection (redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/'))"

@@ -12,6 +12,8 @@ packages=(
   libpqxx-dev libhiredis-dev libspdlog-dev libssl-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev
+  # the libFuzzer target of the Redis reply parser (test/fuzz/redis)
+  clang libclang-rt-14-dev
   # servers used by integration tests and the demo on real backends
   redis-server redis-tools postgresql postgresql-contrib
   # tooling used by the test script

@@ -369,7 +369,7 @@ struct bus_state : std::enable_shared_from_this<bus_state> {
             } catch (server_error const& e) {
                 failure = e.what();
                 no_group = e.kind() == "NOGROUP";
-            } catch (es::error const& e) {
+            } catch (std::exception const& e) {
                 failure = e.what();
             }
             if (failure.empty())
@@ -462,7 +462,7 @@ struct bus_state : std::enable_shared_from_this<bus_state> {
                     log->info("redis bus: recovery of '{}' group '{}': claimed {}, reprocessed {}, failed {}, to DLQ {}, "
                               "deleted {}",
                               stream, g->name, r.claimed, r.reprocessed, r.failed, r.sent_to_dlq, r.deleted);
-            } catch (es::error const& e) {
+            } catch (std::exception const& e) {
                 failure = e.what();
             }
             if (!failure.empty() && !g->stopping)
@@ -709,7 +709,10 @@ awaitable<void> stream_bus::start()
         g->blocking = s->make_connection(true);
         g->stopping = false;
         g->running = true;
-        asio::co_spawn(g->strand, s->run_group(g), asio::detached);
+        // The function object keeps the bus state alive until the group's coroutines end, even
+        // if the stream_bus is destroyed first.
+        auto body = [s, g]() { return s->run_group(g); };
+        asio::co_spawn(g->strand, std::move(body), asio::detached);
     }
 }
 
