@@ -31,14 +31,14 @@ es::event_bus& order_app::bus() noexcept
 
 es::awaitable<void> order_app::start()
 {
-    if (cfg_.role != "api") {
-        // Each projection gets its own bus, i.e. its own consumer group where the bus has groups.
-        auto& buses = parts_.projection_buses;
-        buses.at(0)->subscribe(summaries_);
-        buses.at(buses.size() > 1 ? 1 : 0)->subscribe(notifications_);
+    bool const consume = cfg_.role != "api";
+    if (consume) {
+        // Each projection in its own consumer group: both see every event, independently.
+        parts_.subscribe("order-summary", summaries_);
+        parts_.subscribe("notifications", notifications_);
     }
     if (parts_.start)
-        co_await parts_.start();
+        co_await parts_.start(consume);
 }
 
 es::awaitable<void> order_app::stop(std::chrono::milliseconds timeout)

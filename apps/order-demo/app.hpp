@@ -39,9 +39,11 @@ struct backend_parts {
     std::shared_ptr<es::event_store> store;
     std::shared_ptr<es::snapshot_store> snapshots;
     std::shared_ptr<es::event_bus> publisher;                    ///< where saves are published (null: a relay publishes)
-    std::vector<std::shared_ptr<es::event_bus>> projection_buses;  ///< one per consumer group: [summary, notifications]
+    std::vector<std::shared_ptr<es::event_bus>> projection_buses;  ///< buses projections consume from
+    /// Subscribes a projection in its own consumer group (where the bus has groups).
+    std::function<void(std::string const& group, std::shared_ptr<es::event_subscriber>)> subscribe;
     std::shared_ptr<bus_admin> admin;                            ///< may be null
-    std::function<es::awaitable<void>()> start;                  ///< starts consuming, relays...
+    std::function<es::awaitable<void>(bool consume)> start;      ///< connects; consumes when asked
     std::function<es::awaitable<void>(std::chrono::milliseconds)> stop;
     std::function<es::awaitable<bool>()> ready;                  ///< store and bus reachable
 };

@@ -33,6 +33,7 @@ es::awaitable<backend_parts> make_backends(app_config const& cfg, es::event_regi
         auto bus = std::make_shared<es::in_memory_event_bus>();
         parts.publisher = bus;
         parts.projection_buses = {bus};
+        parts.subscribe = [bus](std::string const&, std::shared_ptr<es::event_subscriber> s) { bus->subscribe(s); };
     } else {
 #if ES_DEMO_WITH_REDIS
         co_await add_redis_bus(cfg, parts);

@@ -15,6 +15,7 @@ import urllib.request
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
@@ -43,9 +44,23 @@ driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opti
 try:
     wait = WebDriverWait(driver, 20)
     driver.get(base + "/")
-    row = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, f"tr[data-id='{order['id']}']")))
-    assert "paid" in row.text and "dash-1" in row.text, row.text
-    row.click()
+    def order_row(d):
+        try:
+            row = d.find_element(By.CSS_SELECTOR, f"tr[data-id='{order['id']}']")
+            return row.text if "paid" in row.text else None
+        except (StaleElementReferenceException, NoSuchElementException):
+            return None
+
+    assert "dash-1" in wait.until(order_row)
+
+    def click_row(d):
+        try:
+            d.find_element(By.CSS_SELECTOR, f"tr[data-id='{order['id']}']").click()
+            return True
+        except (StaleElementReferenceException, NoSuchElementException):
+            return False
+
+    wait.until(click_row)
     wait.until(lambda d: "OrderPaid" in d.find_element(By.ID, "history").text)
     history = driver.find_element(By.ID, "history").text
     assert "OrderPlaced" in history, history
@@ -53,9 +68,23 @@ try:
     assert "events appended" in stats, stats
 
     if with_dlq:
-        button = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "#dlq button.replay")))
-        letter_id = button.get_attribute("data-id")
-        button.click()
+        # The list re-renders every 2 s, so elements go stale: look them up afresh on each try.
+        def first_letter(d):
+            try:
+                return d.find_element(By.CSS_SELECTOR, "#dlq button.replay").get_attribute("data-id")
+            except (StaleElementReferenceException, NoSuchElementException):
+                return None
+
+        letter_id = wait.until(first_letter)
+
+        def click_replay(d):
+            try:
+                d.find_element(By.CSS_SELECTOR, f"#dlq button.replay[data-id='{letter_id}']").click()
+                return True
+            except (StaleElementReferenceException, NoSuchElementException):
+                return False
+
+        wait.until(click_replay)
         wait.until(lambda d: f"replayed {letter_id}" in d.find_element(By.ID, "dlq-note").text)
         wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, f"tr[data-dlq='{letter_id}']"))
         print(f"dead letter {letter_id} replayed from the dashboard")
