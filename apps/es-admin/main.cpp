@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 
@@ -23,16 +24,21 @@ std::string help()
     return "es-admin: operate eventsource-cpp deployments\n\n"
            "usage: es-admin <group> <command> [arguments] [--json]\n\n" +
            es_admin::store_help() + "\n" + es_admin::bus_help() +
-           "\nCommon options: --json (machine-readable output), --help. Errors are one line on stderr and a\n"
-           "non-zero exit code (2 for usage mistakes).\n";
+           "\nCommon options: --json (machine-readable output), --verbose (library logs), --help. Errors are\n"
+           "one line on stderr and a"
+           " non-zero exit code (2 for usage mistakes).\n";
 }
 
 }  // namespace
 
 int main(int argc, char** argv)
 {
-    spdlog::set_level(spdlog::level::warn);
     std::vector<std::string> args(argv + 1, argv + argc);
+    // Errors reach the operator as one line from main(); library logs only with --verbose.
+    auto verbose = std::find(args.begin(), args.end(), "--verbose");
+    spdlog::set_level(verbose != args.end() ? spdlog::level::debug : spdlog::level::off);
+    if (verbose != args.end())
+        args.erase(verbose);
     if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
         std::cout << help();
         return args.empty() ? 2 : 0;
