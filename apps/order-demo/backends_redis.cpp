@@ -2,8 +2,10 @@
 #include "app.hpp"
 
 #include <es/log.hpp>
+#include <es/redis/outbox_relay.hpp>
 #include <es/redis/stream_bus.hpp>
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <spdlog/spdlog.h>
 
@@ -29,12 +31,22 @@ boost::json::object to_json(es::redis::stream_bus_info const& info)
 
 class redis_admin final : public bus_admin {
 public:
-    explicit redis_admin(std::shared_ptr<es::redis::stream_bus> bus) : bus_(std::move(bus)) {}
+    redis_admin(std::shared_ptr<es::redis::stream_bus> bus, std::shared_ptr<es::redis::outbox_relay> relay)
+        : bus_(std::move(bus)), relay_(std::move(relay))
+    {
+    }
 
     es::awaitable<boost::json::object> info() override
     {
         auto i = co_await bus_->stream_info();
-        co_return to_json(i);
+        auto out = to_json(i);
+        if (relay_) {
+            auto r = relay_->stats();
+            out["relay"] = {{"instance", relay_->instance_id()}, {"active", r.active},     {"published", r.published},
+                            {"checkpoint", r.checkpoint},        {"batches", r.batches},   {"leases_acquired", r.leases_acquired},
+                            {"fenced", r.fenced},                {"errors", r.errors}};
+        }
+        co_return out;
     }
 
     es::awaitable<boost::json::array> dead_letters(std::size_t max_count) override
@@ -57,6 +69,7 @@ public:
 
 private:
     std::shared_ptr<es::redis::stream_bus> bus_;
+    std::shared_ptr<es::redis::outbox_relay> relay_;
 };
 
 }  // namespace
@@ -74,24 +87,43 @@ es::awaitable<void> add_redis_bus(app_config const& cfg, backend_parts& parts)
     bc.pending_idle_time = std::chrono::seconds(10);
     bc.recovery_interval = std::chrono::seconds(2);
     bc.max_retries = 3;
-    auto bus = std::make_shared<es::redis::stream_bus>(co_await es::asio::this_coro::executor, bc);
-    parts.publisher = bus;
+    auto ex = co_await es::asio::this_coro::executor;
+    auto bus = std::make_shared<es::redis::stream_bus>(ex, bc);
+    // On a durable store the relay publishes what was committed, in global order, exactly once;
+    // the API then never publishes itself, so a crash after a commit loses no event.
+    bool const relay_wanted = cfg.use_relay && cfg.store != "memory" && cfg.role != "projector";
+    std::shared_ptr<es::redis::outbox_relay> relay;
+    if (relay_wanted) {
+        es::redis::outbox_relay_config rc;
+        rc.name = "order-demo";
+        relay = std::make_shared<es::redis::outbox_relay>(*parts.store, *bus, rc);
+    }
+    parts.publisher = relay ? nullptr : bus;
     parts.projection_buses = {bus};
     parts.subscribe = [bus](std::string const& group, std::shared_ptr<es::event_subscriber> s) {
         auto types = s->subscribed_to();
         bus->add_subscription(group, es::subscription{std::move(types),
                                                       [s](es::event_envelope const& e) { return s->handle(e); }, group});
     };
-    parts.admin = std::make_shared<redis_admin>(bus);
-    parts.start = [bus](bool consume) -> es::awaitable<void> {
+    parts.admin = std::make_shared<redis_admin>(bus, relay);
+    parts.start = [bus, relay, ex](bool consume) -> es::awaitable<void> {
         if (consume)
             co_await bus->start();
         else
             co_await bus->connect();
-        es::logger("order-demo")->info("event bus: Redis stream '{}' (consumer {})", bus->stream_name(),
-                                       bus->consumer_name());
+        es::logger("order-demo")->info("event bus: Redis stream '{}' (consumer {}){}", bus->stream_name(),
+                                       bus->consumer_name(), relay ? ", publishing through the outbox relay" : "");
+        if (relay)
+            es::asio::co_spawn(ex, relay->run(), [relay](std::exception_ptr e) {
+                if (e)
+                    es::logger("order-demo")->critical("outbox relay stopped with an error");
+            });
     };
-    parts.stop = [bus](std::chrono::milliseconds timeout) -> es::awaitable<void> { co_await bus->shutdown(timeout); };
+    parts.stop = [bus, relay](std::chrono::milliseconds timeout) -> es::awaitable<void> {
+        if (relay)
+            relay->stop();
+        co_await bus->shutdown(timeout);
+    };
     auto store_ready = parts.ready;
     parts.ready = [bus, store_ready]() -> es::awaitable<bool> {
         if (store_ready && !co_await store_ready())
