@@ -9,6 +9,8 @@
 #include <es/redis/error.hpp>
 #include <es/redis/stream_bus.hpp>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/detached.hpp>
@@ -106,9 +108,8 @@ private:
 
 struct group_runner {
     group_runner(asio::any_io_executor ex, std::string n)
-        : name(std::move(n)), strand(asio::make_strand(ex)), stop_handlers(strand), recovery_timer(strand)
+        : name(std::move(n)), strand(asio::make_strand(ex)), recovery_timer(strand)
     {
-        stop_handlers.expires_at(clock::time_point::max());
     }
     std::string name;
     asio::strand<asio::any_io_executor> strand;
@@ -116,7 +117,11 @@ struct group_runner {
     std::atomic<bool> stopping{false};
     std::atomic<bool> running{false};
     // ---- strand only ----
-    asio::steady_timer stop_handlers;   // cancelled when shutdown's timeout passes: handlers are abandoned
+    // Emitted when shutdown's timeout passes: the loops' coroutines, and the handlers they are
+    // awaiting, get terminal cancellation; the entries stay pending.
+    asio::cancellation_signal cancel_read, cancel_recovery;
+    bool handlers_cancelled = false;
+    int active_loops = 0;
     asio::steady_timer recovery_timer;
     std::map<std::string, std::set<subscription_id>> succeeded;  // entry id -> handlers already done
     std::map<std::string, std::string> last_error;               // entry id -> last handler failure
@@ -241,21 +246,6 @@ struct bus_state : std::enable_shared_from_this<bus_state> {
         log->warn("redis bus: entry {} of '{}' (group '{}') moved to '{}': {}", entry.id, stream, group, dlq, reason);
     }
 
-    // Runs one handler on the group's strand; abandoned (false) when shutdown's timeout passes.
-    static awaitable<bool> run_handler(group_runner& g, event_handler const& h, event_envelope const& e)
-    {
-        auto [order, failure, ec] =
-            co_await asio::experimental::make_parallel_group(asio::co_spawn(g.strand, h(e), asio::deferred),
-                                                             g.stop_handlers.async_wait(asio::deferred))
-                .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
-        (void)ec;
-        if (order[0] == 1)
-            co_return false;
-        if (failure)
-            std::rethrow_exception(failure);
-        co_return true;
-    }
-
     awaitable<void> flush_acks(group_runner& g)
     {
         if (g.to_ack.empty())
@@ -291,7 +281,11 @@ struct bus_state : std::enable_shared_from_this<bus_state> {
             co_return outcome::dead_lettered;
         }
         auto handlers = matching(g.name, env->event_type);
-        auto& done = g.succeeded[entry.id];
+        // Handlers that succeeded on an earlier delivery of this entry (a copy: recovery may
+        // touch the map while a handler is awaited). Recorded only when some handler fails.
+        std::set<subscription_id> done;
+        if (auto it = g.succeeded.find(entry.id); it != g.succeeded.end())
+            done = it->second;
         bool all_ok = true;
         bool abandoned = false;
         auto started_at = clock::now();
@@ -299,11 +293,15 @@ struct bus_state : std::enable_shared_from_this<bus_state> {
             if (done.contains(h->id))
                 continue;  // succeeded on an earlier delivery: only failed handlers run again
             std::exception_ptr failure;
-            bool finished = false;
             try {
-                finished = co_await run_handler(g, h->sub.handler, *env);
+                co_await h->sub.handler(*env);
             } catch (...) {
                 failure = std::current_exception();
+            }
+            if (failure && g.handlers_cancelled) {
+                abandoned = true;
+                all_ok = false;
+                break;
             }
             if (failure) {
                 ++handler_failed;
@@ -313,10 +311,6 @@ struct bus_state : std::enable_shared_from_this<bus_state> {
                 log->error("redis bus: handler {}{} failed on {} (entry {} of '{}', group '{}'): {}", h->id,
                            h->sub.name.empty() ? "" : " (" + h->sub.name + ")", env->event_type, entry.id, stream,
                            g.name, why);
-            } else if (!finished) {
-                abandoned = true;
-                all_ok = false;
-                break;
             } else {
                 ++handler_ok;
                 done.insert(h->id);
@@ -324,16 +318,20 @@ struct bus_state : std::enable_shared_from_this<bus_state> {
         }
         latency.add(std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - started_at));
         if (abandoned) {
+            g.succeeded[entry.id] = std::move(done);
             log->warn("redis bus: handler for entry {} of '{}' cancelled by shutdown; the entry stays pending", entry.id,
                       stream);
             co_return outcome::abandoned;
         }
         if (!all_ok) {
+            g.succeeded[entry.id] = std::move(done);
             ++processed_failed;
             co_return outcome::failed;
         }
-        g.succeeded.erase(entry.id);
-        g.last_error.erase(entry.id);
+        if (!g.succeeded.empty())
+            g.succeeded.erase(entry.id);
+        if (!g.last_error.empty())
+            g.last_error.erase(entry.id);
         g.to_ack.push_back(entry.id);
         if (ack_now)
             co_await flush_acks(g);
@@ -470,17 +468,25 @@ struct bus_state : std::enable_shared_from_this<bus_state> {
         }
     }
 
-    awaitable<void> run_group(std::shared_ptr<group_runner> g)
+    // On g's strand: starts the read loop and the recovery coroutine, each cancellable by its
+    // signal; `running` drops when both have ended.
+    void start_group(std::shared_ptr<group_runner> g)
     {
-        auto [order, e1, e2] =
-            co_await asio::experimental::make_parallel_group(asio::co_spawn(g->strand, read_loop(g), asio::deferred),
-                                                             asio::co_spawn(g->strand, recovery_loop(g), asio::deferred))
-                .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
-        (void)order;
-        for (auto const& e : {e1, e2})
-            if (e)
-                log->error("redis bus: group '{}' stopped on an error: {}", g->name, exception_text(e));
-        g->running = false;
+        g->active_loops = 2;
+        g->handlers_cancelled = false;
+        auto self = shared_from_this();
+        auto done = [self, g](char const* which) {
+            return [self, g, which](std::exception_ptr e) {
+                if (e && !g->stopping)
+                    self->log->error("redis bus: {} of group '{}' stopped on an error: {}", which, g->name,
+                                     exception_text(e));
+                if (--g->active_loops == 0)
+                    g->running = false;
+            };
+        };
+        asio::co_spawn(g->strand, read_loop(g), asio::bind_cancellation_slot(g->cancel_read.slot(), done("the read loop")));
+        asio::co_spawn(g->strand, recovery_loop(g),
+                       asio::bind_cancellation_slot(g->cancel_recovery.slot(), done("pending recovery")));
     }
 
     group_runner* find_group(std::string_view name)
@@ -709,10 +715,9 @@ awaitable<void> stream_bus::start()
         g->blocking = s->make_connection(true);
         g->stopping = false;
         g->running = true;
-        // The function object keeps the bus state alive until the group's coroutines end, even
-        // if the stream_bus is destroyed first.
-        auto body = [s, g]() { return s->run_group(g); };
-        asio::co_spawn(g->strand, std::move(body), asio::detached);
+        // The completion handlers keep the bus state alive until the group's coroutines end,
+        // even if the stream_bus is destroyed first.
+        asio::post(g->strand, [s, g] { s->start_group(g); });
     }
 }
 
@@ -740,7 +745,11 @@ awaitable<void> stream_bus::shutdown(std::chrono::milliseconds timeout)
     if (any_running()) {
         s->log->warn("redis bus on '{}': handlers still running after {} ms; cancelling them", s->stream, timeout.count());
         for (auto const& g : s->groups)
-            asio::post(g->strand, [g] { g->stop_handlers.cancel(); });
+            asio::post(g->strand, [g] {
+                g->handlers_cancelled = true;
+                g->cancel_read.emit(asio::cancellation_type::terminal);
+                g->cancel_recovery.emit(asio::cancellation_type::terminal);
+            });
         auto hard = detail::clock::now() + std::chrono::seconds(2);
         while (any_running() && detail::clock::now() < hard)
             co_await detail::sleep(std::chrono::milliseconds(2));

@@ -26,6 +26,8 @@ field_list encode_envelope(event_envelope const& e)
     return f;
 }
 
+// Decodes field by field, straight into the envelope (no intermediate JSON object: this runs
+// once per delivered entry), with the same checks as envelope_from_json().
 result<event_envelope> decode_envelope(stream_entry const& entry)
 {
     auto bad = [&](std::string const& why) {
@@ -33,28 +35,84 @@ result<event_envelope> decode_envelope(stream_entry const& entry)
     };
     if (entry.deleted)
         return bad("its data was deleted or trimmed");
-    boost::json::object o;
+    enum : unsigned {
+        f_id = 1, f_type = 2, f_stream = 4, f_schema = 8, f_sv = 16, f_gp = 32, f_occ = 64, f_rec = 128, f_payload = 256
+    };
+    unsigned seen = 0;
+    event_envelope e;
+    auto number = [](std::string const& v, std::uint64_t& out) {
+        auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+        return ec == std::errc() && end == v.data() + v.size() && !v.empty();
+    };
     for (auto const& [name, value] : entry.fields) {
-        if (name == "schema_version" || name == "stream_version" || name == "global_position") {
+        if (name == "event_id") {
+            auto id = parse_uuid(value);
+            if (!id)
+                return bad("field 'event_id' is not a UUID: '" + value.substr(0, 64) + "'");
+            e.event_id = *id;
+            seen |= f_id;
+        } else if (name == "event_type") {
+            e.event_type = value;
+            seen |= f_type;
+        } else if (name == "stream_id") {
+            e.stream_id = value;
+            seen |= f_stream;
+        } else if (name == "aggregate_type") {
+            e.aggregate_type = value;
+        } else if (name == "aggregate_id") {
+            e.aggregate_id = value;
+        } else if (name == "schema_version" || name == "stream_version" || name == "global_position") {
             std::uint64_t n = 0;
-            auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-            if (ec != std::errc() || end != value.data() + value.size())
+            if (!number(value, n))
                 return bad("field '" + name + "' is not a non-negative integer");
-            o[name] = n;
+            if (name == "schema_version") {
+                if (n == 0 || n > 0xFFFFFFFFu)
+                    return bad("field 'schema_version' is out of range");
+                e.schema_version = static_cast<std::uint32_t>(n);
+                seen |= f_schema;
+            } else if (name == "stream_version") {
+                e.stream_version = n;
+                seen |= f_sv;
+            } else {
+                e.global_position = n;
+                seen |= f_gp;
+            }
+        } else if (name == "occurred_at" || name == "recorded_at") {
+            auto t = parse_timestamp(value);
+            if (!t)
+                return bad("field '" + name + "' is not an ISO 8601 UTC timestamp: '" + value.substr(0, 64) + "'");
+            (name == "occurred_at" ? e.occurred_at : e.recorded_at) = *t;
+            seen |= name == "occurred_at" ? f_occ : f_rec;
         } else if (name == "metadata" || name == "payload") {
             boost::system::error_code ec;
             auto v = boost::json::parse(value, ec);
             if (ec)
                 return bad("field '" + name + "' is not JSON (" + ec.message() + ")");
-            o[name] = std::move(v);
-        } else if (!name.starts_with(dlq_field_prefix)) {
-            o[name] = value;
+            if (name == "metadata") {
+                auto m = metadata_from_json(v);
+                if (!m)
+                    return bad(m.error().message);
+                e.metadata = std::move(*m);
+            } else {
+                if (!v.is_object())
+                    return bad("field 'payload' is not a JSON object");
+                e.payload = std::move(v.get_object());
+                seen |= f_payload;
+            }
         }
     }
-    auto e = envelope_from_json(o);
-    if (!e)
-        return bad(e.error().message);
-    return std::move(*e);
+    static constexpr std::pair<unsigned, char const*> required[] = {
+        {f_id, "event_id"},        {f_type, "event_type"},       {f_stream, "stream_id"},
+        {f_schema, "schema_version"}, {f_sv, "stream_version"},  {f_gp, "global_position"},
+        {f_occ, "occurred_at"},    {f_rec, "recorded_at"},       {f_payload, "payload"}};
+    for (auto [bit, field] : required)
+        if ((seen & bit) == 0)
+            return bad(std::string("field '") + field + "' is missing");
+    if (e.event_type.empty())
+        return bad("field 'event_type' is empty");
+    if (e.stream_id.empty())
+        return bad("field 'stream_id' is empty");
+    return e;
 }
 
 }  // namespace es::redis::detail
