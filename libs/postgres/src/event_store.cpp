@@ -87,17 +87,18 @@ awaitable<append_result> event_store::append(std::string stream_id, expected_ver
     auto outcome = co_await db_->run(
         "append to stream " + detail::quoted(stream_id) + " (safe to retry with the same event ids)",
         [&](pqxx::connection& conn) {
-            // A unique violation means a concurrent writer committed the same version or event id
-            // first (we waited for it): calling again turns that into status 1 or 2.
+            // A unique violation means an event id is stored already (possibly by a concurrent
+            // retry of this batch, which we waited for): calling again with the idempotency
+            // check on turns that into status 1, 3 or 4.
             for (int attempt = 1;; ++attempt) {
                 try {
                     pqxx::nontransaction tx(conn);
-                    auto rows = tx.exec_prepared("es_append", stream_id, kind, expected_value, body);
+                    auto rows = tx.exec_prepared("es_append", stream_id, kind, expected_value, body, attempt > 1);
                     auto const& r = rows[0];
                     return append_outcome{r[0].as<int>(),
                                           static_cast<std::uint64_t>(r[1].as<long long>()),
-                                          static_cast<std::uint64_t>(r[2].as<long long>()),
-                                          r[3].as<long long>(),
+                                          static_cast<std::uint64_t>(r[2].is_null() ? 0 : r[2].as<long long>()),
+                                          r[3].is_null() ? 0 : r[3].as<long long>(),
                                           r[4].is_null() ? std::string() : r[4].as<std::string>(),
                                           r[5].is_null() ? std::string() : r[5].as<std::string>()};
                 } catch (pqxx::unique_violation const&) {

@@ -32,6 +32,25 @@ struct catch_up_subscription::listener {
     std::unique_ptr<pqxx::connection> conn;
     std::unique_ptr<wake_receiver> receiver;
 
+    // Runs on `thread`. Returns whether the connection is listening.
+    bool ensure(std::string const& conninfo, std::string const& channel, std::string const& name,
+                std::string const& server)
+    {
+        try {
+            if (!conn) {
+                conn = std::make_unique<pqxx::connection>(conninfo);
+                receiver = std::make_unique<wake_receiver>(*conn, channel);
+            }
+            return true;
+        } catch (std::exception const& e) {
+            logger("es.postgres")->warn("subscription '{}': LISTEN on {} failed ({}); polling instead", name, server,
+                                        e.what());
+            receiver.reset();
+            conn.reset();
+            return false;
+        }
+    }
+
     ~listener()
     {
         asio::post(thread, [this] {
@@ -81,6 +100,15 @@ awaitable<void> catch_up_subscription::run()
     position_ = saved.value_or(0);
     log->info("subscription '{}' starts after position {}", options_.name, position_.load());
     std::string const name = options_.name;
+    if (options_.listen) {
+        // Listen before the first read: a notification sent between a read that finds nothing
+        // and the first wait would otherwise be lost (and the wake-up wait for the poll).
+        auto l = listener_;
+        auto const conninfo = db_->settings().conninfo;
+        auto const channel = db_->notify_channel();
+        std::function<void()> job = [&, l] { l->ensure(conninfo, channel, options_.name, db_->server()); };
+        co_await detail::run_on(l->thread, std::move(job));
+    }
     while (!stopped_) {
         read_all_options read;
         read.after_position = position_;
@@ -131,11 +159,9 @@ awaitable<void> catch_up_subscription::wait_for_more()
         auto const conninfo = db_->settings().conninfo;
         auto const channel = db_->notify_channel();
         std::function<void()> job = [&, l] {
+            if (!l->ensure(conninfo, channel, options_.name, db_->server()))
+                return;
             try {
-                if (!l->conn) {
-                    l->conn = std::make_unique<pqxx::connection>(conninfo);
-                    l->receiver = std::make_unique<wake_receiver>(*l->conn, channel);
-                }
                 while (!stopped_ && steady_clock::now() < deadline) {
                     auto const left = duration_cast<microseconds>(
                         std::min<steady_clock::duration>(slice, deadline - steady_clock::now()));

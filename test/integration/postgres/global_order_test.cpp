@@ -48,7 +48,7 @@ TEST(PostgresGlobalOrder, ReaderNeverPassesAnOpenLowerPosition)
     pqxx::connection late_conn(pg_conninfo());
     auto late = std::make_unique<pqxx::work>(late_conn);
     auto const late_event = make_test_event("Late", 1);
-    auto row = late->exec_params("SELECT out_first_position FROM \"" + schema + "\".append_events($1, 0, 0, $2::jsonb)",
+    auto row = late->exec_params("SELECT out_first_position FROM \"" + schema + "\".append_events($1, 0, 0, $2::jsonb, false)",
                                  stream + "-late", raw_batch(late_event))[0];
     auto const late_position = row[0].as<std::uint64_t>();
     ASSERT_EQ(late_position, start + 1);
