@@ -95,6 +95,55 @@ TEST(RedisConnection, HundredThousandConcurrentExecsGetTheirOwnReplies)
         60s);
 }
 
+TEST(RedisConnection, ExecFromSeveralThreads)
+{
+    run_coro(
+        []() -> awaitable<void> {
+            auto conn = co_await start_connection();
+            auto ex = co_await asio::this_coro::executor;
+            constexpr int total = 20000;
+            std::atomic<int> matched{0}, finished{0};
+            for (int i = 0; i < total; ++i) {
+                asio::co_spawn(
+                    ex,
+                    [&, i]() -> awaitable<void> {
+                        request req;
+                        req.push("ECHO", i);
+                        auto r = co_await conn->exec(req);
+                        if (r.size() == 1 && r[0].str == std::to_string(i))
+                            ++matched;
+                    },
+                    [&](std::exception_ptr) { ++finished; });
+            }
+            EXPECT_TRUE(co_await eventually([&] { return finished.load() == total; }, 25s));
+            EXPECT_EQ(matched.load(), total);
+            conn->cancel();
+        },
+        30s, 2);
+}
+
+TEST(RedisConnection, SelectsTheDatabaseFromTheUrl)
+{
+    run_coro([]() -> awaitable<void> {
+        auto key = unique_name("conn-db");
+        auto db3 = redis::config_from_url(redis_url() + "/3").value();
+        auto in3 = co_await start_connection(db3);
+        auto in0 = co_await start_connection();
+        request set;
+        set.push("SET", key, "three");
+        co_await in3->call(set);
+        request get;
+        get.push("GET", key);
+        EXPECT_EQ((co_await in3->call(get)).str, "three");
+        EXPECT_TRUE((co_await in0->call(get)).is_nil());
+        request del;
+        del.push("DEL", key);
+        co_await in3->call(del);
+        in3->cancel();
+        in0->cancel();
+    });
+}
+
 TEST(RedisConnection, ServerErrorRepliesBecomeTypedErrors)
 {
     run_coro([]() -> awaitable<void> {

@@ -365,3 +365,45 @@ TEST(RedisBus, ShutdownCancelsAHandlerPastTheTimeoutAndLeavesItsEntryPending)
 
 }  // namespace
 }  // namespace es::test
+
+namespace es::test {
+namespace {
+using namespace std::chrono_literals;
+
+TEST(RedisBus, WorksOnAMultiThreadedIoContext)
+{
+    run_coro(
+        []() -> awaitable<void> {
+            auto cfg = make_bus_config();
+            cfg.additional_consumer_groups = {"second"};
+            cfg.batch_size = 10;
+            redis::stream_bus bus(cfg);
+            seen_numbers first, second;
+            bus.subscribe_all(first.handler());
+            subscription sub{{}, second.handler(), "second"};
+            bus.add_subscription("second", sub);
+            co_await bus.start();
+            auto ex = co_await asio::this_coro::executor;
+            std::atomic<int> publishers{0};
+            for (int p = 0; p < 4; ++p) {
+                ++publishers;
+                asio::co_spawn(
+                    ex,
+                    [&, p]() -> awaitable<void> {
+                        for (int i = 0; i < 100; ++i) {
+                            std::vector<event_envelope> batch{test_envelope("Threaded", p * 100 + i)};
+                            co_await bus.publish(batch);
+                        }
+                    },
+                    [&](std::exception_ptr) { --publishers; });
+            }
+            EXPECT_TRUE(co_await eventually([&] { return publishers == 0; }));
+            EXPECT_TRUE(co_await eventually([&] { return first.distinct().size() == 400 && second.distinct().size() == 400; }));
+            EXPECT_EQ(bus.detailed_stats().published, 400u);
+            co_await bus.shutdown(2s);
+        },
+        30s, 2);
+}
+
+}  // namespace
+}  // namespace es::test
