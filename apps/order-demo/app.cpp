@@ -12,7 +12,8 @@ order_app::order_app(app_config cfg, backend_parts parts)
     : cfg_(std::move(cfg))
     , registry_(order_registry())
     , parts_(std::move(parts))
-    , summaries_(std::make_shared<order_summary_projection>(registry_))
+    , summaries_(parts_.read_model ? parts_.read_model
+                                   : std::shared_ptr<order_summary_view>(std::make_shared<order_summary_projection>(registry_)))
     , notifications_(std::make_shared<notification_subscriber>(registry_))
 {
     es::repository_options options;

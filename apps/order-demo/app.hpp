@@ -43,6 +43,7 @@ struct backend_parts {
     /// Subscribes a projection in its own consumer group (where the bus has groups).
     std::function<void(std::string const& group, std::shared_ptr<es::event_subscriber>)> subscribe;
     std::shared_ptr<bus_admin> admin;                            ///< may be null
+    std::shared_ptr<order_summary_view> read_model;              ///< null: kept in memory
     std::function<es::awaitable<void>(bool consume)> start;      ///< connects; consumes when asked
     std::function<es::awaitable<void>(std::chrono::milliseconds)> stop;
     std::function<es::awaitable<bool>()> ready;                  ///< store and bus reachable
@@ -59,7 +60,9 @@ public:
     es::event_registry const& registry() const noexcept { return registry_; }
     es::event_store& store() noexcept { return *parts_.store; }
     es::repository<order>& repository() noexcept { return *repository_; }
-    order_summary_projection& summaries() noexcept { return *summaries_; }
+    order_summary_view& summaries() noexcept { return *summaries_; }
+    /// Whether GET /orders can be answered here (a shared read model, or projections run here).
+    bool serves_read_model() const noexcept { return parts_.read_model != nullptr || cfg_.role != "api"; }
     notification_subscriber& notifications() noexcept { return *notifications_; }
     http::metrics& metrics() noexcept { return metrics_; }
     bus_admin* admin() noexcept { return parts_.admin.get(); }
@@ -80,7 +83,7 @@ private:
     es::event_registry registry_;
     backend_parts parts_;
     std::unique_ptr<es::repository<order>> repository_;
-    std::shared_ptr<order_summary_projection> summaries_;
+    std::shared_ptr<order_summary_view> summaries_;
     std::shared_ptr<notification_subscriber> notifications_;
     http::metrics metrics_;
     std::atomic<std::uint64_t> appended_{0};

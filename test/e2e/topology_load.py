@@ -64,6 +64,12 @@ while True:
     if seen == expected or time.time() > deadline:
         break
     time.sleep(0.25)
+# Every consumer group must also finish: nothing left pending (handled and acknowledged).
+while time.time() < deadline:
+    status, stats = call("GET", f"{projector}/stats")
+    if stats.get("streams", {}).get("total_pending") == 0:
+        break
+    time.sleep(0.25)
 missing = [k for k in expected if k not in seen]
 wrong = [k for k in expected if k in seen and seen[k] != expected[k]]
 status, stats = call("GET", f"{projector}/stats")
@@ -71,5 +77,5 @@ streams = stats.get("streams", {})
 print(f"{n} orders through 2 API replicas in {api_seconds:.1f} s; projector shows {len(seen)}; "
       f"missing {len(missing)}, wrong status {len(wrong)}, DLQ {streams.get('dlq_length')}, "
       f"pending {streams.get('total_pending')}")
-if missing or wrong or streams.get("dlq_length") != 0:
+if missing or wrong or streams.get("dlq_length") != 0 or streams.get("total_pending") != 0:
     sys.exit(1)

@@ -254,7 +254,7 @@ private:
             if (method == verb::post)
                 co_return co_await place(req);
             if (method == verb::get)
-                co_return list(*target);
+                co_return co_await list(*target);
             throw client_error(405, "use GET or POST for /orders");
         }
         auto const& id = parts[1];
@@ -353,10 +353,10 @@ private:
         co_return json_response(200, json::object{{"id", id}, {"events", std::move(out)}});
     }
 
-    response list(boost::urls::url_view const& target)
+    es::awaitable<response> list(boost::urls::url_view const& target)
     {
-        if (app_.config().role == "api")
-            throw client_error(503, "this replica runs no projections (role=api); ask a projector");
+        if (!app_.serves_read_model())
+            throw client_error(503, "this replica keeps no read model (role=api with an in-memory one); ask a projector");
         std::string status, customer;
         std::size_t limit = 100;
         for (auto const& p : target.params()) {
@@ -374,14 +374,17 @@ private:
         if (!status.empty() && std::find(std::begin(statuses), std::end(statuses), status) == std::end(statuses))
             throw client_error(400, "status must be one of placed, paid, shipped, cancelled");
         json::array rows;
-        for (auto const& s : app_.summaries().query(status, customer, limit))
+        auto summaries = co_await app_.summaries().list(status, customer, limit);
+        for (auto const& s : summaries)
             rows.push_back(s.to_json());
-        return json_response(200, json::object{{"orders", std::move(rows)}, {"total", app_.summaries().size()}});
+        auto const total = co_await app_.summaries().count();
+        co_return json_response(200, json::object{{"orders", std::move(rows)}, {"total", total}});
     }
 
     es::awaitable<json::object> stats()
     {
         auto bus = app_.bus().stats();
+        auto const orders = co_await app_.summaries().count();
         json::object out{
             {"role", app_.config().role},
             {"store", app_.config().store == "memory" ? "memory" : "postgresql"},
@@ -393,7 +396,7 @@ private:
               {"handler_successes", bus.handler_successes},
               {"handler_failures", bus.handler_failures}}},
             {"projection",
-             {{"orders", app_.summaries().size()},
+             {{"orders", orders},
               {"events_applied", app_.summaries().events_applied()},
               {"duplicates_skipped", app_.summaries().duplicates_skipped()}}},
             {"notifications_sent", app_.notifications().sent()},
@@ -408,6 +411,7 @@ private:
     {
         using sample = http::metrics::sample;
         auto bus = app_.bus().stats();
+        auto const orders = static_cast<double>(co_await app_.summaries().count());
         std::vector<sample> extra{
             {"es_events_appended_total", "Events appended through this process.", "counter",
              {{"", static_cast<double>(app_.events_appended())}}},
@@ -415,8 +419,7 @@ private:
             {"es_events_consumed_total", "Events delivered to handlers.", "counter", {{"", static_cast<double>(bus.delivered)}}},
             {"es_handler_failures_total", "Handler invocations that threw.", "counter",
              {{"", static_cast<double>(bus.handler_failures)}}},
-            {"es_projection_orders", "Orders in the summary read model.", "gauge",
-             {{"", static_cast<double>(app_.summaries().size())}}},
+            {"es_projection_orders", "Orders in the summary read model.", "gauge", {{"", orders}}},
         };
         if (auto* admin = app_.admin()) {
             auto info = co_await admin->info();

@@ -23,7 +23,7 @@ boost::json::object order_summary::to_json() const
     return o;
 }
 
-std::vector<std::string> order_summary_projection::subscribed_to() const
+std::vector<std::string> order_summary_view::subscribed_to() const
 {
     return {std::string(order_placed::event_type), std::string(order_paid::event_type),
             std::string(order_shipped::event_type), std::string(order_cancelled::event_type)};
@@ -70,6 +70,17 @@ void order_summary_projection::apply(es::event_envelope const& e)
         },
         event);
     ++applied_;
+}
+
+es::awaitable<std::vector<order_summary>> order_summary_projection::list(std::string status, std::string customer,
+                                                                        std::size_t limit)
+{
+    co_return query(status, customer, limit);
+}
+
+es::awaitable<std::size_t> order_summary_projection::count()
+{
+    co_return size();
 }
 
 std::optional<order_summary> order_summary_projection::find(std::string const& id) const

@@ -30,24 +30,35 @@ struct order_summary {
     boost::json::object to_json() const;
 };
 
-/// Subscribes to every order event. Deliveries are at least once, so an event whose stream
+/// The order-summary read model as the API sees it, whatever keeps it.
+class order_summary_view : public es::event_subscriber {
+public:
+    std::vector<std::string> subscribed_to() const override;
+    /// Orders filtered by status and customer (empty = any), newest first, at most `limit`.
+    virtual es::awaitable<std::vector<order_summary>> list(std::string status, std::string customer, std::size_t limit) = 0;
+    virtual es::awaitable<std::size_t> count() = 0;
+    virtual std::uint64_t events_applied() const = 0;
+    virtual std::uint64_t duplicates_skipped() const = 0;
+};
+
+/// The read model in process memory. Deliveries are at least once, so an event whose stream
 /// version is not newer than the row's is skipped: duplicates change nothing.
-class order_summary_projection final : public es::event_subscriber {
+class order_summary_projection final : public order_summary_view {
 public:
     explicit order_summary_projection(es::event_registry const& registry) : registry_(registry) {}
 
-    std::vector<std::string> subscribed_to() const override;
     es::awaitable<void> handle(es::event_envelope const& e) override;
+    es::awaitable<std::vector<order_summary>> list(std::string status, std::string customer, std::size_t limit) override;
+    es::awaitable<std::size_t> count() override;
 
     /// Applies one event synchronously (what handle() does).
     void apply(es::event_envelope const& e);
 
     std::optional<order_summary> find(std::string const& id) const;
-    /// Orders filtered by status and customer (empty = any), newest first, at most `limit`.
     std::vector<order_summary> query(std::string const& status, std::string const& customer, std::size_t limit) const;
     std::size_t size() const;
-    std::uint64_t events_applied() const;
-    std::uint64_t duplicates_skipped() const;
+    std::uint64_t events_applied() const override;
+    std::uint64_t duplicates_skipped() const override;
 
 private:
     es::event_registry const& registry_;

@@ -1,0 +1,127 @@
+#include "order_summary_postgres.hpp"
+
+#include <es/error.hpp>
+
+#include <pqxx/pqxx>
+
+namespace orders {
+
+order_summary_postgres::order_summary_postgres(std::shared_ptr<es::postgres::database> db,
+                                               es::event_registry const& registry)
+    : db_(std::move(db)), registry_(registry)
+{
+}
+
+es::awaitable<void> order_summary_postgres::migrate()
+{
+    co_await db_->run("create the order_summary read model", [](pqxx::connection& c) {
+        pqxx::work tx(c);
+        // Serialise concurrent start-ups: CREATE ... IF NOT EXISTS can still race on the catalog.
+        tx.exec("SELECT pg_advisory_xact_lock(hashtext('order_demo.order_summary'))");
+        tx.exec("CREATE SCHEMA IF NOT EXISTS order_demo");
+        tx.exec(R"sql(
+            CREATE TABLE IF NOT EXISTS order_demo.order_summary (
+                id              text PRIMARY KEY,
+                customer_id     text NOT NULL,
+                status          text NOT NULL,
+                total           double precision NOT NULL,
+                line_count      integer NOT NULL,
+                tracking_number text NOT NULL DEFAULT '',
+                version         bigint NOT NULL,
+                global_position bigint NOT NULL,
+                updated_at      timestamptz NOT NULL
+            ))sql");
+        tx.exec("CREATE INDEX IF NOT EXISTS order_summary_by_customer ON order_demo.order_summary (customer_id)");
+        tx.exec("CREATE INDEX IF NOT EXISTS order_summary_by_position ON order_demo.order_summary (global_position)");
+        tx.commit();
+    });
+}
+
+es::awaitable<void> order_summary_postgres::handle(es::event_envelope const& e)
+{
+    auto event = registry_.decode<order_event>(e);  // undecodable: throws, the bus dead-letters it
+    enum class outcome { applied, duplicate };
+    auto result = co_await db_->run("apply " + e.event_type + " to order_summary", [&](pqxx::connection& c) {
+        pqxx::work tx(c);
+        auto row = tx.exec_params("SELECT version FROM order_demo.order_summary WHERE id = $1 FOR UPDATE", e.aggregate_id);
+        std::uint64_t const current = row.empty() ? 0 : row[0][0].as<std::uint64_t>();
+        if (e.stream_version <= current)
+            return outcome::duplicate;
+        if (e.stream_version != current + 1)
+            throw es::error(es::errc::wrong_expected_version,
+                            "order_summary: " + e.event_type + " #" + std::to_string(e.stream_version) + " of order " +
+                                e.aggregate_id + " arrived before #" + std::to_string(current + 1) + "; it will be retried");
+        auto const when = es::format_timestamp(e.recorded_at);
+        std::visit(
+            [&](auto const& ev) {
+                using E = std::decay_t<decltype(ev)>;
+                if constexpr (std::is_same_v<E, order_placed>) {
+                    double total = 0;
+                    for (auto const& l : ev.lines)
+                        total += static_cast<double>(l.quantity) * l.unit_price;
+                    tx.exec_params("INSERT INTO order_demo.order_summary (id, customer_id, status, total, line_count, "
+                                   "version, global_position, updated_at) VALUES ($1, $2, 'placed', $3, $4, $5, $6, $7)",
+                                   e.aggregate_id, ev.customer_id, total, static_cast<int>(ev.lines.size()),
+                                   e.stream_version, e.global_position, when);
+                } else {
+                    std::string status = std::is_same_v<E, order_paid>      ? "paid"
+                                         : std::is_same_v<E, order_shipped> ? "shipped"
+                                                                            : "cancelled";
+                    std::string tracking;
+                    if constexpr (std::is_same_v<E, order_shipped>)
+                        tracking = ev.tracking_number;
+                    tx.exec_params("UPDATE order_demo.order_summary SET status = $2, "
+                                   "tracking_number = CASE WHEN $3 = '' THEN tracking_number ELSE $3 END, "
+                                   "version = $4, global_position = $5, updated_at = $6 WHERE id = $1",
+                                   e.aggregate_id, status, tracking, e.stream_version, e.global_position, when);
+                }
+            },
+            event);
+        tx.commit();
+        return outcome::applied;
+    });
+    if (result == outcome::applied)
+        ++applied_;
+    else
+        ++skipped_;
+}
+
+es::awaitable<std::vector<order_summary>> order_summary_postgres::list(std::string status, std::string customer,
+                                                                      std::size_t limit)
+{
+    co_return co_await db_->run("list order_summary", [&](pqxx::connection& c) {
+        pqxx::read_transaction tx(c);
+        auto rows = tx.exec_params(
+            "SELECT id, customer_id, status, total, line_count, tracking_number, version, global_position, "
+            "to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') "
+            "FROM order_demo.order_summary WHERE ($1 = '' OR status = $1) AND ($2 = '' OR customer_id = $2) "
+            "ORDER BY global_position DESC LIMIT $3",
+            status, customer, static_cast<long long>(limit));
+        std::vector<order_summary> out;
+        out.reserve(rows.size());
+        for (auto const& r : rows) {
+            order_summary s;
+            s.id = r[0].as<std::string>();
+            s.customer_id = r[1].as<std::string>();
+            s.status = r[2].as<std::string>();
+            s.total = r[3].as<double>();
+            s.line_count = r[4].as<std::size_t>();
+            s.tracking_number = r[5].as<std::string>();
+            s.version = r[6].as<std::uint64_t>();
+            s.global_position = r[7].as<std::uint64_t>();
+            s.updated_at = es::parse_timestamp(r[8].as<std::string>()).value();
+            out.push_back(std::move(s));
+        }
+        return out;
+    });
+}
+
+es::awaitable<std::size_t> order_summary_postgres::count()
+{
+    co_return co_await db_->run("count order_summary", [](pqxx::connection& c) {
+        pqxx::read_transaction tx(c);
+        return tx.exec("SELECT count(*) FROM order_demo.order_summary")[0][0].as<std::size_t>();
+    });
+}
+
+}  // namespace orders

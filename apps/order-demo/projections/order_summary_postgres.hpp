@@ -1,0 +1,38 @@
+#pragma once
+// The order-summary read model in PostgreSQL (table order_demo.order_summary), shared by every
+// replica: API replicas answer GET /orders from it, and it survives a projector restart.
+//
+// Exactly-once effect on an at-least-once bus: each event is applied in one transaction that
+// locks the order's row and checks its version. An event at or below the row's version is a
+// duplicate and changes nothing; an event beyond the next version arrived early (a competing
+// consumer took its predecessor) and fails, so the bus delivers it again after the predecessor.
+#include "order_summary.hpp"
+
+#include <es/postgres/database.hpp>
+
+#include <atomic>
+#include <memory>
+
+namespace orders {
+
+class order_summary_postgres final : public order_summary_view {
+public:
+    order_summary_postgres(std::shared_ptr<es::postgres::database> db, es::event_registry const& registry);
+
+    /// Creates the schema and table if they are missing (idempotent, safe to race).
+    es::awaitable<void> migrate();
+
+    es::awaitable<void> handle(es::event_envelope const& e) override;
+    es::awaitable<std::vector<order_summary>> list(std::string status, std::string customer, std::size_t limit) override;
+    es::awaitable<std::size_t> count() override;
+    std::uint64_t events_applied() const override { return applied_.load(); }
+    std::uint64_t duplicates_skipped() const override { return skipped_.load(); }
+
+private:
+    std::shared_ptr<es::postgres::database> db_;
+    es::event_registry const& registry_;
+    std::atomic<std::uint64_t> applied_{0};
+    std::atomic<std::uint64_t> skipped_{0};
+};
+
+}  // namespace orders
