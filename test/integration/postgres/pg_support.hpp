@@ -55,7 +55,8 @@ inline awaitable<void> run_parallel(int count, std::function<awaitable<void>(int
             }
             --*remaining;
         });
-    EXPECT_TRUE(co_await eventually([remaining] { return remaining->load() == 0; }, std::chrono::seconds(60)));
+    auto& left = *remaining;  // by reference: see eventually()
+    EXPECT_TRUE(co_await eventually([&left] { return left.load() == 0; }, std::chrono::seconds(60)));
 }
 
 }  // namespace es::test
