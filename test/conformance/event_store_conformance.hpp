@@ -51,7 +51,8 @@ inline awaitable<void> run_concurrently(int count, std::function<awaitable<void>
                 ++*errors;
             --*remaining;
         });
-    EXPECT_TRUE(co_await eventually([remaining] { return remaining->load() == 0; }, std::chrono::seconds(60)));
+    auto& left = *remaining;  // the condition captures a reference: see eventually()
+    EXPECT_TRUE(co_await eventually([&left] { return left.load() == 0; }, std::chrono::seconds(60)));
     EXPECT_EQ(errors->load(), 0) << "a concurrent task threw";
 }
 

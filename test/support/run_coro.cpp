@@ -54,17 +54,6 @@ awaitable<void> sleep_for(std::chrono::steady_clock::duration d)
     co_await timer.async_wait(asio::use_awaitable);
 }
 
-awaitable<bool> eventually(std::function<bool()> condition, std::chrono::steady_clock::duration timeout)
-{
-    auto const deadline = std::chrono::steady_clock::now() + timeout;
-    while (!condition()) {
-        if (std::chrono::steady_clock::now() > deadline)
-            co_return false;
-        co_await sleep_for(std::chrono::milliseconds(5));
-    }
-    co_return true;
-}
-
 std::string unique_name(std::string const& prefix)
 {
     auto id = to_string(new_event_id());
