@@ -22,6 +22,11 @@ usage: order-demo [options]
   --port N                listen port (default 8080; 0 picks a free one)    [ES_PORT]
   --threads N             I/O threads (default 2)                           [ES_THREADS]
   --stream-prefix NAME    Redis stream prefix (default "orders")            [ES_STREAM_PREFIX]
+  --schema NAME           PostgreSQL schema for the events (default "es"); the read
+                          model lives in "<schema>_views"                  [ES_SCHEMA]
+  --relay-lease-ms N      outbox relay lease (default 5000)                 [ES_RELAY_LEASE_MS]
+  --pending-idle-ms N     reclaim Redis entries a dead consumer left pending
+                          after this long (default 10000)                  [ES_PENDING_IDLE_MS]
   --no-relay              on PostgreSQL + Redis, publish from the API after each save
                           instead of through the outbox relay               [ES_USE_RELAY=0]
   --log-level LEVEL       trace, debug, info, warn or error (default info)  [ES_LOG_LEVEL]
@@ -81,6 +86,9 @@ std::optional<app_config> parse_config(std::vector<std::string> const& args)
     c.log_level = env_or("ES_LOG_LEVEL", c.log_level);
     c.stream_prefix = env_or("ES_STREAM_PREFIX", c.stream_prefix);
     c.use_relay = env_or("ES_USE_RELAY", "1") != "0";
+    c.schema = env_or("ES_SCHEMA", c.schema);
+    c.relay_lease_ms = static_cast<int>(parse_number("relay lease", env_or("ES_RELAY_LEASE_MS", "5000"), 100, 600000));
+    c.pending_idle_ms = static_cast<int>(parse_number("pending idle time", env_or("ES_PENDING_IDLE_MS", "10000"), 0, 3600000));
 
     for (std::size_t i = 0; i < args.size(); ++i) {
         auto const& a = args[i];
@@ -109,6 +117,12 @@ std::optional<app_config> parse_config(std::vector<std::string> const& args)
             c.stream_prefix = value();
         else if (a == "--port-file")
             c.port_file = value();
+        else if (a == "--schema")
+            c.schema = value();
+        else if (a == "--relay-lease-ms")
+            c.relay_lease_ms = static_cast<int>(parse_number("relay lease", value(), 100, 600000));
+        else if (a == "--pending-idle-ms")
+            c.pending_idle_ms = static_cast<int>(parse_number("pending idle time", value(), 0, 3600000));
         else if (a == "--no-relay")
             c.use_relay = false;
         else

@@ -18,6 +18,9 @@ struct app_config {
     int threads = 2;               ///< I/O threads (ES_THREADS)
     std::string port_file;         ///< write the bound port here once listening (tests, scripts)
     bool use_relay = true;         ///< on PostgreSQL + Redis, publish through the outbox relay (ES_USE_RELAY)
+    std::string schema = "es";     ///< PostgreSQL schema of the events; the read model uses "<schema>_views" (ES_SCHEMA)
+    int relay_lease_ms = 5000;     ///< outbox relay lease: a dead relay is replaced after this long (ES_RELAY_LEASE_MS)
+    int pending_idle_ms = 10000;   ///< Redis entries pending this long are reclaimed from a dead consumer (ES_PENDING_IDLE_MS)
 };
 
 /// The --help text.

@@ -9,6 +9,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace orders {
 
 namespace {
@@ -84,8 +86,8 @@ es::awaitable<void> add_redis_bus(app_config const& cfg, backend_parts& parts)
     bc.registry = &order_registry();
     // A crashed replica's entries are picked up by the others after 10 s; poison goes to the DLQ
     // after 3 deliveries.
-    bc.pending_idle_time = std::chrono::seconds(10);
-    bc.recovery_interval = std::chrono::seconds(2);
+    bc.pending_idle_time = std::chrono::milliseconds(cfg.pending_idle_ms);
+    bc.recovery_interval = std::chrono::milliseconds(std::clamp(cfg.pending_idle_ms / 4, 100, 2000));
     bc.max_retries = 3;
     auto ex = co_await es::asio::this_coro::executor;
     auto bus = std::make_shared<es::redis::stream_bus>(ex, bc);
@@ -96,6 +98,8 @@ es::awaitable<void> add_redis_bus(app_config const& cfg, backend_parts& parts)
     if (relay_wanted) {
         es::redis::outbox_relay_config rc;
         rc.name = "order-demo";
+        rc.lease_ttl = std::chrono::milliseconds(cfg.relay_lease_ms);
+        rc.lease_renew_interval = std::chrono::milliseconds(std::max(50, cfg.relay_lease_ms / 5));
         relay = std::make_shared<es::redis::outbox_relay>(*parts.store, *bus, rc);
     }
     parts.publisher = relay ? nullptr : bus;

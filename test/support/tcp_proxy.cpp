@@ -121,6 +121,15 @@ tcp_proxy::tcp_proxy(unsigned short target_port) : impl_(std::make_unique<impl>(
 
 tcp_proxy::~tcp_proxy()
 {
+    // Close everything on the proxy thread first so no operation is left in flight, then stop.
+    impl_->on_thread([this] {
+        boost::system::error_code ignored;
+        impl_->acceptor.close(ignored);
+        for (auto& l : impl_->links) {
+            l->client.close(ignored);
+            l->server.close(ignored);
+        }
+    });
     impl_->ioc.stop();
     impl_->thread.join();
 }

@@ -7,20 +7,22 @@
 namespace orders {
 
 order_summary_postgres::order_summary_postgres(std::shared_ptr<es::postgres::database> db,
-                                               es::event_registry const& registry)
+                                               es::event_registry const& registry, std::string schema)
     : db_(std::move(db)), registry_(registry)
 {
+    es::postgres::validate_schema_name(schema);  // identifiers cannot be parameters: only plain names
+    schema_ = "\"" + schema + "\"";
+    table_ = schema_ + ".order_summary";
 }
 
 es::awaitable<void> order_summary_postgres::migrate()
 {
-    co_await db_->run("create the order_summary read model", [](pqxx::connection& c) {
+    co_await db_->run("create the order_summary read model", [this](pqxx::connection& c) {
         pqxx::work tx(c);
         // Serialise concurrent start-ups: CREATE ... IF NOT EXISTS can still race on the catalog.
-        tx.exec("SELECT pg_advisory_xact_lock(hashtext('order_demo.order_summary'))");
-        tx.exec("CREATE SCHEMA IF NOT EXISTS order_demo");
-        tx.exec(R"sql(
-            CREATE TABLE IF NOT EXISTS order_demo.order_summary (
+        tx.exec_params("SELECT pg_advisory_xact_lock(hashtext($1))", table_);
+        tx.exec("CREATE SCHEMA IF NOT EXISTS " + schema_);
+        tx.exec("CREATE TABLE IF NOT EXISTS " + table_ + R"sql( (
                 id              text PRIMARY KEY,
                 customer_id     text NOT NULL,
                 status          text NOT NULL,
@@ -31,8 +33,8 @@ es::awaitable<void> order_summary_postgres::migrate()
                 global_position bigint NOT NULL,
                 updated_at      timestamptz NOT NULL
             ))sql");
-        tx.exec("CREATE INDEX IF NOT EXISTS order_summary_by_customer ON order_demo.order_summary (customer_id)");
-        tx.exec("CREATE INDEX IF NOT EXISTS order_summary_by_position ON order_demo.order_summary (global_position)");
+        tx.exec("CREATE INDEX IF NOT EXISTS order_summary_by_customer ON " + table_ + " (customer_id)");
+        tx.exec("CREATE INDEX IF NOT EXISTS order_summary_by_position ON " + table_ + " (global_position)");
         tx.commit();
     });
 }
@@ -43,7 +45,7 @@ es::awaitable<void> order_summary_postgres::handle(es::event_envelope const& e)
     enum class outcome { applied, duplicate };
     auto result = co_await db_->run("apply " + e.event_type + " to order_summary", [&](pqxx::connection& c) {
         pqxx::work tx(c);
-        auto row = tx.exec_params("SELECT version FROM order_demo.order_summary WHERE id = $1 FOR UPDATE", e.aggregate_id);
+        auto row = tx.exec_params("SELECT version FROM " + table_ + " WHERE id = $1 FOR UPDATE", e.aggregate_id);
         std::uint64_t const current = row.empty() ? 0 : row[0][0].as<std::uint64_t>();
         if (e.stream_version <= current)
             return outcome::duplicate;
@@ -59,7 +61,7 @@ es::awaitable<void> order_summary_postgres::handle(es::event_envelope const& e)
                     double total = 0;
                     for (auto const& l : ev.lines)
                         total += static_cast<double>(l.quantity) * l.unit_price;
-                    tx.exec_params("INSERT INTO order_demo.order_summary (id, customer_id, status, total, line_count, "
+                    tx.exec_params("INSERT INTO " + table_ + " (id, customer_id, status, total, line_count, "
                                    "version, global_position, updated_at) VALUES ($1, $2, 'placed', $3, $4, $5, $6, $7)",
                                    e.aggregate_id, ev.customer_id, total, static_cast<int>(ev.lines.size()),
                                    e.stream_version, e.global_position, when);
@@ -70,7 +72,7 @@ es::awaitable<void> order_summary_postgres::handle(es::event_envelope const& e)
                     std::string tracking;
                     if constexpr (std::is_same_v<E, order_shipped>)
                         tracking = ev.tracking_number;
-                    tx.exec_params("UPDATE order_demo.order_summary SET status = $2, "
+                    tx.exec_params("UPDATE " + table_ + " SET status = $2, "
                                    "tracking_number = CASE WHEN $3 = '' THEN tracking_number ELSE $3 END, "
                                    "version = $4, global_position = $5, updated_at = $6 WHERE id = $1",
                                    e.aggregate_id, status, tracking, e.stream_version, e.global_position, when);
@@ -94,7 +96,7 @@ es::awaitable<std::vector<order_summary>> order_summary_postgres::list(std::stri
         auto rows = tx.exec_params(
             "SELECT id, customer_id, status, total, line_count, tracking_number, version, global_position, "
             "to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') "
-            "FROM order_demo.order_summary WHERE ($1 = '' OR status = $1) AND ($2 = '' OR customer_id = $2) "
+            "FROM " + table_ + " WHERE ($1 = '' OR status = $1) AND ($2 = '' OR customer_id = $2) "
             "ORDER BY global_position DESC LIMIT $3",
             status, customer, static_cast<long long>(limit));
         std::vector<order_summary> out;
@@ -118,9 +120,9 @@ es::awaitable<std::vector<order_summary>> order_summary_postgres::list(std::stri
 
 es::awaitable<std::size_t> order_summary_postgres::count()
 {
-    co_return co_await db_->run("count order_summary", [](pqxx::connection& c) {
+    co_return co_await db_->run("count order_summary", [this](pqxx::connection& c) {
         pqxx::read_transaction tx(c);
-        return tx.exec("SELECT count(*) FROM order_demo.order_summary")[0][0].as<std::size_t>();
+        return tx.exec("SELECT count(*) FROM " + table_)[0][0].as<std::size_t>();
     });
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-// The order-summary read model in PostgreSQL (table order_demo.order_summary), shared by every
+// The order-summary read model in PostgreSQL (table <views schema>.order_summary), shared by every
 // replica: API replicas answer GET /orders from it, and it survives a projector restart.
 //
 // Exactly-once effect on an at-least-once bus: each event is applied in one transaction that
@@ -17,7 +17,9 @@ namespace orders {
 
 class order_summary_postgres final : public order_summary_view {
 public:
-    order_summary_postgres(std::shared_ptr<es::postgres::database> db, es::event_registry const& registry);
+    /// `schema` must be a valid schema name (it is checked like the store's own).
+    order_summary_postgres(std::shared_ptr<es::postgres::database> db, es::event_registry const& registry,
+                           std::string schema);
 
     /// Creates the schema and table if they are missing (idempotent, safe to race).
     es::awaitable<void> migrate();
@@ -31,6 +33,8 @@ public:
 private:
     std::shared_ptr<es::postgres::database> db_;
     es::event_registry const& registry_;
+    std::string table_;  // quoted "schema".order_summary
+    std::string schema_;
     std::atomic<std::uint64_t> applied_{0};
     std::atomic<std::uint64_t> skipped_{0};
 };

@@ -8,47 +8,60 @@
 #include <gtest/gtest.h>
 
 #include <sys/socket.h>
+#include <memory>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
 namespace {
+// Echoes bytes back. Every connection thread is joined before the io_context goes away: a
+// socket must never outlive its io_context.
 struct echo_server {
     asio::io_context ioc;
     tcp::acceptor acceptor{ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)};
+    std::mutex mutex;
+    std::vector<std::shared_ptr<tcp::socket>> sockets;
+    std::vector<std::thread> workers;
     std::thread thread;
     echo_server()
     {
         thread = std::thread([this] {
             for (;;) {
-                tcp::socket s(ioc);
+                auto s = std::make_shared<tcp::socket>(ioc);
                 boost::system::error_code ec;
-                acceptor.accept(s, ec);
+                acceptor.accept(*s, ec);
                 if (ec)
                     return;
-                std::thread([s = std::move(s)]() mutable {
+                std::lock_guard lock(mutex);
+                sockets.push_back(s);
+                workers.emplace_back([s] {
                     char buf[256];
                     boost::system::error_code e;
                     for (;;) {
-                        auto n = s.read_some(asio::buffer(buf), e);
+                        auto n = s->read_some(asio::buffer(buf), e);
                         if (e)
                             return;
-                        asio::write(s, asio::buffer(buf, n), e);
+                        asio::write(*s, asio::buffer(buf, n), e);
                         if (e)
                             return;
                     }
-                }).detach();
+                });
             }
         });
     }
     ~echo_server()
     {
-        // close() alone does not wake a thread blocked in accept(); shutdown() does (Linux).
+        // close() alone does not wake a thread blocked in accept() or read(); shutdown() does (Linux).
         ::shutdown(acceptor.native_handle(), SHUT_RDWR);
-        boost::system::error_code ignored;
-        acceptor.close(ignored);
         thread.join();
+        std::lock_guard lock(mutex);
+        for (auto& s : sockets)
+            ::shutdown(s->native_handle(), SHUT_RDWR);
+        for (auto& w : workers)
+            w.join();
     }
     unsigned short port() const { return acceptor.local_endpoint().port(); }
 };
