@@ -410,3 +410,49 @@ TEST(PostgresConnection, UnreachableServerIsNamedInTheError)
 
 }  // namespace
 }  // namespace es::test
+
+namespace es::test {
+namespace {
+
+TEST(PostgresConnection, KilledConnectionsAreReplaced)
+{
+    auto cfg = make_test_config(unique_schema("killed"));
+    cfg.pool_size = 2;
+    auto db = postgres::database::create(cfg);
+    postgres::event_store store(db);
+    std::string const stream = unique_name("killed");
+    run_coro([&]() -> awaitable<void> {
+        std::vector<new_event> first{make_test_event("E", 0)};
+        co_await store.append(stream, expected_version::no_stream(), std::move(first));
+    });
+    {
+        // The server ends our pool's sessions (as an administrator or a failover would).
+        pqxx::connection admin(pg_conninfo());
+        pqxx::nontransaction tx(admin);
+        tx.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = 'eventsource-cpp' AND pid <> pg_backend_pid()");
+    }
+    run_coro([&]() -> awaitable<void> {
+        int failures = 0;
+        std::uint64_t version = 0;
+        for (int attempt = 0; attempt < 5; ++attempt) {
+            try {
+                version = co_await store.stream_version(stream);
+                break;
+            } catch (es::error const& e) {
+                ++failures;
+                EXPECT_EQ(e.code(), make_error_code(errc::not_connected)) << e.what();
+                EXPECT_NE(std::string(e.what()).find("PostgreSQL at"), std::string::npos) << e.what();
+            }
+        }
+        EXPECT_EQ(version, 1u);
+        EXPECT_GE(failures, 1);  // the dead session is reported, not hidden
+        EXPECT_LE(failures, 2);  // at most one per pooled connection: each is replaced
+        std::vector<new_event> second{make_test_event("E", 1)};
+        auto r = co_await store.append(stream, expected_version::exactly(1), std::move(second));
+        EXPECT_EQ(r.stream_version, 2u);
+    });
+}
+
+}  // namespace
+}  // namespace es::test
