@@ -109,41 +109,81 @@ awaitable<void> catch_up_subscription::run()
         std::function<void()> job = [&, l] { l->ensure(conninfo, channel, options_.name, db_->server()); };
         co_await detail::run_on(l->thread, std::move(job));
     }
+    bool resync = false;  // reload the checkpoint: after a failure the last batch may or may not have committed
     while (!stopped_) {
-        read_all_options read;
-        read.after_position = position_;
-        read.max_count = options_.batch_size == 0 ? 500 : options_.batch_size;
-        // Unfiltered on purpose: filtering here lets the checkpoint advance past events nobody
-        // wants, instead of scanning them again on every read.
-        auto page = co_await store.read_all(read);
-        if (page.empty()) {
-            caught_up_ = true;
-            co_await wait_for_more();
-            continue;
+        std::exception_ptr handler_failure;
+        std::string transient_failure;
+        try {
+            if (resync) {
+                auto const stored = co_await checkpoints.load(name);
+                position_ = stored.value_or(0);
+                resync = false;
+            }
+            read_all_options read;
+            read.after_position = position_;
+            read.max_count = options_.batch_size == 0 ? 500 : options_.batch_size;
+            // Unfiltered on purpose: filtering here lets the checkpoint advance past events nobody
+            // wants, instead of scanning them again on every read.
+            auto page = co_await store.read_all(read);
+            if (page.empty()) {
+                caught_up_ = true;
+                co_await wait_for_more();
+                continue;
+            }
+            caught_up_ = false;
+            auto const last = page.back().global_position;
+            std::vector<event_envelope> batch;
+            batch.reserve(page.size());
+            for (auto& e : page)
+                if (wanted(e))
+                    batch.push_back(std::move(e));
+            if (handler_) {
+                for (auto const& e : batch) {
+                    try {
+                        co_await handler_(e);
+                    } catch (...) {
+                        handler_failure = std::current_exception();
+                        break;
+                    }
+                }
+                if (!handler_failure) {
+                    co_await checkpoints.save(name, last);
+                    position_ = last;
+                }
+            } else {
+                co_await db_->run("subscription " + detail::quoted(name) + " handling events up to position " +
+                                      std::to_string(last),
+                                  [&](pqxx::connection& conn) {
+                                      pqxx::work tx(conn);
+                                      for (auto const& e : batch)
+                                          tx_handler_(tx, e);
+                                      checkpoint_store::save(tx, name, last);
+                                      tx.commit();
+                                  });
+                position_ = last;
+            }
+        } catch (es::error const& e) {
+            bool const transient = e.code() == make_error_code(errc::not_connected) ||
+                                   e.code() == make_error_code(errc::timed_out);
+            if (!transient || options_.retry_interval.count() == 0)
+                throw;
+            transient_failure = e.what();
         }
-        caught_up_ = false;
-        auto const last = page.back().global_position;
-        std::vector<event_envelope> batch;
-        batch.reserve(page.size());
-        for (auto& e : page)
-            if (wanted(e))
-                batch.push_back(std::move(e));
-        if (handler_) {
-            for (auto const& e : batch)
-                co_await handler_(e);
-            co_await checkpoints.save(name, last);
-        } else {
-            co_await db_->run("subscription " + detail::quoted(name) + " handling events up to position " +
-                                  std::to_string(last),
-                              [&](pqxx::connection& conn) {
-                                  pqxx::work tx(conn);
-                                  for (auto const& e : batch)
-                                      tx_handler_(tx, e);
-                                  checkpoint_store::save(tx, name, last);
-                                  tx.commit();
-                              });
+        if (handler_failure)
+            std::rethrow_exception(handler_failure);
+        if (!transient_failure.empty()) {
+            log->warn("subscription '{}': {}; retrying in {} ms from the stored checkpoint", name, transient_failure,
+                      options_.retry_interval.count());
+            caught_up_ = false;
+            resync = true;
+            asio::steady_timer timer(co_await asio::this_coro::executor);
+            auto const until = std::chrono::steady_clock::now() + options_.retry_interval;
+            while (!stopped_ && std::chrono::steady_clock::now() < until) {
+                timer.expires_after(std::min<std::chrono::steady_clock::duration>(
+                    std::chrono::milliseconds(50), until - std::chrono::steady_clock::now()));
+                co_await timer.async_wait(asio::use_awaitable);
+            }
         }
-        position_ = last;
     }
 }
 

@@ -4,6 +4,11 @@
 #include "../../support/test_domain.hpp"
 #include "pg_support.hpp"
 
+#include <es/postgres/subscription.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <pqxx/pqxx>
+
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -16,7 +21,8 @@ namespace {
 TEST(PostgresServerRestart, AppendsFailClearlyThenRecoverWithoutDuplicates)
 {
     std::string const pg_ctl = required_env("ES_TEST_PG_CTL");
-    auto cfg = make_test_config(unique_schema("restart"));
+    auto const schema = unique_schema("restart");
+    auto cfg = make_test_config(schema);
     cfg.statement_timeout = std::chrono::seconds(5);
     auto db = postgres::database::create(cfg);
     postgres::event_store store(db);
@@ -29,9 +35,33 @@ TEST(PostgresServerRestart, AppendsFailClearlyThenRecoverWithoutDuplicates)
     std::thread restarter;
     std::atomic<int> restart_rc{-1};
 
+    // A projection follows the log through the restart: one row per event, keyed by event id, so
+    // applying an event twice would fail the subscription.
+    std::string const table = "\"" + schema + "\".projected";
+    postgres::subscription_options options;
+    options.name = "projection";
+    options.poll_interval = std::chrono::milliseconds(100);
+    options.retry_interval = std::chrono::milliseconds(100);
+    postgres::transactional_handler project = [table](pqxx::transaction_base& tx, event_envelope const& e) {
+        tx.exec_params("INSERT INTO " + table + " (event_id, stream_id) VALUES ($1::uuid, $2)", to_string(e.event_id),
+                       e.stream_id);
+    };
+    postgres::catch_up_subscription projection(db, options, project);
+    std::exception_ptr projection_failure;
+
     run_coro(
         [&]() -> awaitable<void> {
             co_await db->migrate();
+            co_await db->run("create the read model", [&](pqxx::connection& conn) {
+                pqxx::nontransaction tx(conn);
+                tx.exec("CREATE TABLE " + table + " (event_id uuid PRIMARY KEY, stream_id text NOT NULL)");
+            });
+            auto ex = co_await asio::this_coro::executor;
+            std::atomic<bool> projection_done{false};
+            asio::co_spawn(ex, projection.run(), [&](std::exception_ptr e) {
+                projection_failure = e;
+                projection_done = true;
+            });
             co_await run_parallel(writers, [&](int w) -> awaitable<void> {
                 auto const stream = "restart-" + std::to_string(w);
                 for (int b = 0; b < batches; ++b) {
@@ -67,8 +97,21 @@ TEST(PostgresServerRestart, AppendsFailClearlyThenRecoverWithoutDuplicates)
                     ++committed;
                 }
             });
+            // The projection catches up with everything, across the restart.
+            auto const newest = (co_await store.statistics()).newest_position;
+            EXPECT_TRUE(co_await eventually([&] { return projection.position() >= newest || projection_done.load(); },
+                                            std::chrono::seconds(30)));
+            projection.stop();
+            EXPECT_TRUE(co_await eventually([&] { return projection_done.load(); }, std::chrono::seconds(10)));
         },
         std::chrono::seconds(120), 2);
+    if (projection_failure) {
+        try {
+            std::rethrow_exception(projection_failure);
+        } catch (std::exception const& e) {
+            ADD_FAILURE() << "the projection stopped: " << e.what();
+        }
+    }
     if (restarter.joinable())
         restarter.join();
     EXPECT_EQ(restart_rc.load(), 0) << "pg_ctl restart failed";
@@ -94,6 +137,10 @@ TEST(PostgresServerRestart, AppendsFailClearlyThenRecoverWithoutDuplicates)
             EXPECT_EQ(payloads.size(), events.size()) << "duplicate events in stream " << w;
         }
     });
+    pqxx::connection conn(pg_conninfo());
+    pqxx::nontransaction tx(conn);
+    EXPECT_EQ(tx.exec("SELECT count(*) FROM " + table)[0][0].as<int>(), writers * batches * per_batch)
+        << "the projection lost or repeated events";
 }
 
 }  // namespace

@@ -27,6 +27,11 @@ struct subscription_options {
     std::chrono::milliseconds poll_interval{1000};
     /// LISTEN on the database's notify channel to wake up as soon as something is appended.
     bool listen = true;
+    /// After a connection loss or a statement timeout (errc::not_connected / timed_out from the
+    /// database, not from a plain handler), wait this long, reload the checkpoint and go on.
+    /// 0 = run() throws instead. A transactional batch whose commit outcome was unknown is
+    /// therefore neither lost nor applied twice.
+    std::chrono::milliseconds retry_interval{1000};
     std::vector<std::string> event_types;      ///< empty: all
     std::vector<std::string> aggregate_types;  ///< empty: all
 };
@@ -46,7 +51,9 @@ public:
     catch_up_subscription(std::shared_ptr<database> db, subscription_options options, transactional_handler handler);
     ~catch_up_subscription();
 
-    /// Delivers events until stop(); rethrows a handler's or the store's error.
+    /// Delivers events until stop(). Rethrows what a handler throws, and the database's errors
+    /// except the transient ones retried after retry_interval. The first checkpoint load is not
+    /// retried: a subscription that cannot start says so.
     awaitable<void> run();
     /// Makes run() return after the current batch (within one poll slice when idle).
     void stop() noexcept;
