@@ -146,6 +146,11 @@ struct database::impl {
         std::lock_guard lock(schema_mutex);
         if (schema_ready.load())
             return;
+        // The schema is spliced into SQL as `quoted`; libpq's own quoting must agree with it
+        // (it does for every name validate_schema_name accepts; this guards the validation).
+        if (conn.quote_name(cfg.schema) != quoted)
+            throw error(errc::invalid_argument, "PostgreSQL schema name " + detail::quoted(cfg.schema) +
+                                                    " quotes differently on " + server + " than expected");
         if (cfg.migrate) {
             detail::migrate(conn, cfg.schema, quoted, server);
         } else {
