@@ -138,7 +138,9 @@ BEGIN
             out_status := 2; RETURN;
         END IF;
     END IF;
-    IF v_n > 1 THEN
+    -- An id twice in the batch also fails the insert on the unique index; only the second call
+    -- (p_check) needs to name it.
+    IF p_check AND v_n > 1 THEN
         SELECT e->>'event_id' INTO out_event_id FROM jsonb_array_elements(p_events) AS t(e)
          GROUP BY 1 HAVING count(*) > 1 LIMIT 1;
         IF out_event_id IS NOT NULL THEN

@@ -254,6 +254,27 @@ TEST_F(PostgresStore, EmptyStreamIdIsRejected)
     });
 }
 
+TEST_F(PostgresStore, AnIdTwiceInOneBatchIsRejected)
+{
+    std::string const stream = unique_name("twice");
+    run_coro([&]() -> awaitable<void> {
+        auto events = batch(3);
+        events[2].event_id = events[0].event_id;
+        auto const id = to_string(events[0].event_id);
+        std::string message;
+        boost::system::error_code ec;
+        try {
+            co_await store_.append(stream, expected_version::no_stream(), std::move(events));
+        } catch (es::error const& e) {
+            ec = e.code();
+            message = e.what();
+        }
+        EXPECT_EQ(ec, make_error_code(errc::duplicate_event_id)) << message;
+        EXPECT_NE(message.find(id), std::string::npos) << message;
+        EXPECT_EQ(co_await store_.stream_version(stream), 0u);
+    });
+}
+
 TEST_F(PostgresStore, StreamOperations)
 {
     std::string const agg = unique_name("agg");
