@@ -292,7 +292,9 @@ private:
             id = boost::uuids::to_string(es::new_event_id());
         else if (!valid_order_id(id))
             throw client_error(400, "order id '" + id + "' may contain only letters, digits, '-' and '_'");
-        order o(id);
+        // A client-chosen id may name an existing order (a retried request whose first answer was
+        // lost): load it, so the answer is "already placed" (422), not a version conflict.
+        order o = co_await app_.repository().load_or_create(id);
         o.place(std::move(customer), std::move(lines));
         auto result = co_await app_.repository().save(o, metadata(req));
         app_.count_appended(result.events.size());
