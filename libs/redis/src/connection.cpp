@@ -16,6 +16,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -650,7 +651,9 @@ awaitable<response> connection::exec(request const& req)
                     });
                 }
                 p->handler = detail::make_completion(std::move(handler));
-                asio::post(impl->strand_, [impl, p = std::move(p)] { impl->start(p); });
+                // dispatch: when the strand is idle and we run on its io_context, start() runs
+                // right here instead of after another trip through the queue.
+                asio::dispatch(impl->strand_, [impl, p = std::move(p)] { impl->start(p); });
             };
     auto [ec, text, replies] =
         co_await asio::async_initiate<decltype(use_nothrow), void(boost::system::error_code, std::string, response)>(

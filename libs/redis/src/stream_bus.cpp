@@ -27,6 +27,7 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <utility>
 
 #include <unistd.h>
 
@@ -108,7 +109,7 @@ private:
 
 struct group_runner {
     group_runner(asio::any_io_executor ex, std::string n)
-        : name(std::move(n)), strand(asio::make_strand(ex)), recovery_timer(strand)
+        : name(std::move(n)), strand(asio::make_strand(ex))
     {
     }
     std::string name;
@@ -122,7 +123,9 @@ struct group_runner {
     asio::cancellation_signal cancel_read, cancel_recovery;
     bool handlers_cancelled = false;
     int active_loops = 0;
-    asio::steady_timer recovery_timer;
+    // The recovery coroutine's timer, while it waits (owned by the coroutine: a bus may outlive
+    // the io_context it ran on, and must then own no I/O objects).
+    asio::steady_timer* recovery_timer = nullptr;
     std::map<std::string, std::set<subscription_id>> succeeded;  // entry id -> handlers already done
     std::map<std::string, std::string> last_error;               // entry id -> last handler failure
     std::vector<std::string> to_ack;
@@ -144,6 +147,8 @@ struct bus_state : std::enable_shared_from_this<bus_state> {
     std::vector<std::shared_ptr<sub_entry const>> subs;
     subscription_id next_id = 1;
 
+    std::atomic<std::uint64_t> past_reconnections{0};  // of connections already closed
+    bool lazily_bound = false;
     std::atomic<std::uint64_t> published{0}, consumed{0}, handler_ok{0}, handler_failed{0}, processed_ok{0},
         processed_failed{0}, recovered{0}, sent_to_dlq{0}, unknown_type{0}, malformed{0}, pending_deleted{0};
     latency_ring latency;
@@ -157,8 +162,10 @@ struct bus_state : std::enable_shared_from_this<bus_state> {
         if (!ex) {
             auto current = co_await asio::this_coro::executor;
             std::lock_guard lock(conn_mutex);
-            if (!ex)
+            if (!ex) {
                 ex = current;
+                lazily_bound = true;
+            }
         }
         std::lock_guard lock(conn_mutex);
         if (groups.empty())
@@ -448,9 +455,11 @@ struct bus_state : std::enable_shared_from_this<bus_state> {
     {
         if (cfg.recovery_interval.count() <= 0)
             co_return;
+        asio::steady_timer timer(g->strand);
+        g->recovery_timer = &timer;
         while (!g->stopping) {
-            g->recovery_timer.expires_after(cfg.recovery_interval);
-            co_await g->recovery_timer.async_wait(use_nothrow);
+            timer.expires_after(cfg.recovery_interval);
+            co_await timer.async_wait(use_nothrow);
             if (g->stopping)
                 break;
             std::string failure;
@@ -466,6 +475,7 @@ struct bus_state : std::enable_shared_from_this<bus_state> {
             if (!failure.empty() && !g->stopping)
                 log->warn("redis bus: recovery of '{}' group '{}' failed: {}", stream, g->name, failure);
         }
+        g->recovery_timer = nullptr;
     }
 
     // On g's strand: starts the read loop and the recovery coroutine, each cancellable by its
@@ -574,7 +584,9 @@ stream_bus::stream_bus(asio::any_io_executor ex, stream_bus_config cfg) : state_
 
 stream_bus::~stream_bus()
 {
-    stop_consuming();
+    // After shutdown() nothing is left to stop, and the io_context may be gone already.
+    if (state_->started)
+        stop_consuming();
     std::lock_guard lock(state_->conn_mutex);
     if (state_->shared)
         state_->shared->cancel();
@@ -682,12 +694,13 @@ stream_bus_stats stream_bus::detailed_stats() const
         auto n = c->stats().connects;
         return n > 1 ? n - 1 : 0;
     };
+    out.reconnections = s.past_reconnections;
     {
         std::lock_guard lock(const_cast<std::mutex&>(s.conn_mutex));
         out.reconnections += reconnects(s.shared);
+        for (auto const& g : s.groups)
+            out.reconnections += reconnects(g->blocking);
     }
-    for (auto const& g : s.groups)
-        out.reconnections += reconnects(g->blocking);
     std::tie(out.handler_latency_p50, out.handler_latency_p99) = s.latency.percentiles();
     return out;
 }
@@ -727,7 +740,10 @@ void stream_bus::stop_consuming()
         g->stopping = true;
         if (g->blocking)
             g->blocking->cancel();
-        asio::post(g->strand, [g] { g->recovery_timer.cancel(); });
+        asio::post(g->strand, [g] {
+            if (g->recovery_timer != nullptr)
+                g->recovery_timer->cancel();
+        });
     }
 }
 
@@ -754,11 +770,29 @@ awaitable<void> stream_bus::shutdown(std::chrono::milliseconds timeout)
         while (any_running() && detail::clock::now() < hard)
             co_await detail::sleep(std::chrono::milliseconds(2));
     }
+    // Release every connection and strand now, while the executor still runs: a bus can outlive
+    // its io_context (a test fixture), and then must hold no I/O object bound to it. start()
+    // creates them again.
+    auto reconnects = [](std::shared_ptr<connection> const& c) -> std::uint64_t {
+        auto n = c ? c->stats().connects : 0;
+        return n > 1 ? n - 1 : 0;
+    };
+    std::vector<std::shared_ptr<detail::group_runner>> groups;
     std::shared_ptr<connection> shared;
     {
         std::lock_guard lock(s->conn_mutex);
         shared = std::move(s->shared);
+        groups = std::move(s->groups);
+        s->groups.clear();
+        if (s->lazily_bound)
+            s->ex = asio::any_io_executor();
     }
+    for (auto const& g : groups) {
+        s->past_reconnections += reconnects(g->blocking);
+        if (auto blocking = std::exchange(g->blocking, nullptr))
+            blocking->cancel();
+    }
+    s->past_reconnections += reconnects(shared);
     if (shared)
         shared->cancel();
     s->started = false;
