@@ -10,13 +10,16 @@
 #include <gtest/gtest.h>
 
 namespace es::test {
-namespace {
-using namespace std::chrono_literals;
 
+// Not in an anonymous namespace: the conformance templates instantiate eventually() with lambdas
+// of this type, and g++ warns (-Wsubobject-linkage) about frames holding types without linkage.
 struct redis_bus_factory {
     // Each bus gets its own stream and group; it binds to run_coro's executor on first use.
     static std::shared_ptr<es::event_bus> make() { return std::make_shared<redis::stream_bus>(make_bus_config()); }
 };
+
+namespace {
+using namespace std::chrono_literals;
 
 struct order_created {
     static constexpr std::string_view event_type = "OrderCreated";
