@@ -7,6 +7,7 @@
 #   ES_TEST_REDIS_TLS_PORT, ES_TEST_REDIS_CA_FILE  (TLS port of the same server, self-signed CA)
 #   ES_TEST_REDIS_ACL_USER, ES_TEST_REDIS_ACL_PASSWORD  (an ACL user with a password)
 #   ES_TEST_PG_CONNINFO, ES_TEST_PG_PORT, ES_TEST_PG_DATA, ES_TEST_PG_CTL (pg_ctl wrapper)
+#   ES_TEST_PG_APP_USER, ES_TEST_PG_APP_PASSWORD  (a role that must log in with a password)
 
 ES_SERVERS_DIR=${ES_SERVERS_DIR:-$(mktemp -d /tmp/es-servers.XXXXXX)}
 chmod 755 "$ES_SERVERS_DIR"
@@ -81,6 +82,13 @@ start_postgres() {
   if [ "$(id -u)" -eq 0 ]; then chown postgres:postgres "$dir"; fi
   as_pg_user "$ES_PG_BIN/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$ES_SERVERS_DIR/initdb.log" 2>&1 \
     || { cat "$ES_SERVERS_DIR/initdb.log" >&2; return 1; }
+  # An application role that must authenticate with a password (SCRAM); the superuser keeps
+  # trust for the test fixtures. First matching pg_hba line wins, so the role's line goes first.
+  local app_password
+  app_password=$(openssl rand -hex 12)
+  { echo "host all es_app 127.0.0.1/32 scram-sha-256"; cat "$dir/data/pg_hba.conf"; } > "$dir/pg_hba.new"
+  mv "$dir/pg_hba.new" "$dir/data/pg_hba.conf"
+  if [ "$(id -u)" -eq 0 ]; then chown postgres:postgres "$dir/data/pg_hba.conf"; fi
   cat >> "$dir/data/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
 port = $port
@@ -101,7 +109,10 @@ WRAP
   chmod +x "$ES_TEST_PG_CTL"
   "$ES_TEST_PG_CTL" start >/dev/null || { cat "$dir/pg.log" >&2; return 1; }
   as_pg_user "$ES_PG_BIN/psql" -h 127.0.0.1 -p "$port" -U postgres -qc "CREATE DATABASE es_test" >/dev/null
+  as_pg_user "$ES_PG_BIN/psql" -h 127.0.0.1 -p "$port" -U postgres -d es_test -q \
+    -c "CREATE ROLE es_app LOGIN PASSWORD '$app_password'" -c "GRANT CREATE ON DATABASE es_test TO es_app" >/dev/null
   export ES_TEST_PG_CONNINFO="host=127.0.0.1 port=$port user=postgres dbname=es_test"
+  export ES_TEST_PG_APP_USER=es_app ES_TEST_PG_APP_PASSWORD=$app_password
   echo "servers: postgresql on 127.0.0.1:$port"
 }
 

@@ -562,6 +562,7 @@ stream_bus::stream_bus(asio::any_io_executor ex, stream_bus_config cfg) : state_
     auto& s = *state_;
     s.ex = ex;
     s.cfg = std::move(cfg);
+    validate_names(s.cfg);
     auto url = config_from_url(s.cfg.redis_url);
     if (!url)
         throw es::error(url.error().code, url.error().message);

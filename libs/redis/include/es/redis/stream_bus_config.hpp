@@ -71,4 +71,10 @@ struct stream_bus_config {
 /// "<host>-<pid>-<random hex>".
 std::string default_consumer_name();
 
+/// Throws es::error(invalid_argument) naming the setting unless the stream prefix, the consumer
+/// groups, the consumer name and the DLQ suffix are plain names: 1 to 200 characters (the
+/// suffix may be empty) of letters, digits and "-_.:@/". Names end up in keys, logs and admin
+/// output; anything else is a configuration mistake or an attack, never a name.
+void validate_names(stream_bus_config const& cfg);
+
 }  // namespace es::redis
