@@ -47,7 +47,9 @@ public:
     /// Runs fn(connection&) on a database thread with a leased connection and resumes the caller
     /// on its own executor. libpqxx exceptions become es::error: not_connected (the connection
     /// is then replaced), timed_out (statement timeout), invalid_argument (input PostgreSQL
-    /// rejects, such as invalid UTF-8). `what` names the operation in those messages.
+    /// rejects, such as invalid UTF-8). `what` names the operation in those messages. fn must
+    /// be copyable (it travels in a std::function); capturing by reference is fine, the caller
+    /// stays suspended until fn has run.
     template <class Fn>
     awaitable<std::invoke_result_t<Fn&, pqxx::connection&>> run(std::string what, Fn fn)
     {
