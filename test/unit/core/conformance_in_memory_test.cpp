@@ -5,16 +5,17 @@
 #include <es/in_memory_event_bus.hpp>
 #include <es/in_memory_event_store.hpp>
 
-namespace {
+// Factories with linkage (not in an anonymous namespace): the suites instantiate eventually()
+// with lambdas of these types, and g++ rejects coroutine frames holding types without linkage
+// (-Wsubobject-linkage, an error with -Werror).
+namespace es::test {
 struct in_memory_store_factory {
     static std::shared_ptr<es::event_store> make() { return std::make_shared<es::in_memory_event_store>(); }
 };
 struct in_memory_bus_factory {
     static std::shared_ptr<es::event_bus> make() { return std::make_shared<es::in_memory_event_bus>(); }
 };
-}  // namespace
 
-namespace es::test {
 INSTANTIATE_TYPED_TEST_SUITE_P(InMemory, EventStoreConformance, in_memory_store_factory);
 INSTANTIATE_TYPED_TEST_SUITE_P(InMemory, EventBusConformance, in_memory_bus_factory);
 }  // namespace es::test
