@@ -22,6 +22,8 @@ packages=(
   docker-compose
   # the dashboard test: headless Chromium driven through Selenium
   chromium chromium-driver python3-selenium
+  # scripts/bench: plots
+  gnuplot-nox
 )
 
 missing=()
