@@ -23,7 +23,7 @@ es::awaitable<void> add_postgres_store(app_config const& cfg, backend_parts& par
     es::logger("order-demo")->info("event store: {} (schema \"{}\")", db->server(), pg.schema);
     parts.store = std::make_shared<es::postgres::event_store>(db);
     parts.snapshots = std::make_shared<es::postgres::snapshot_store>(db);
-    auto read_model = std::make_shared<order_summary_postgres>(db, order_registry(), cfg.schema + "_views");
+    auto read_model = std::make_shared<order_summary_postgres>(db, order_registry(), cfg.schema + "_views", *parts.store);
     co_await read_model->migrate();
     parts.read_model = read_model;
     parts.ready = [store = parts.store]() -> es::awaitable<bool> {

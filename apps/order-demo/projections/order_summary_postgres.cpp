@@ -7,8 +7,9 @@
 namespace orders {
 
 order_summary_postgres::order_summary_postgres(std::shared_ptr<es::postgres::database> db,
-                                               es::event_registry const& registry, std::string schema)
-    : db_(std::move(db)), registry_(registry)
+                                               es::event_registry const& registry, std::string schema,
+                                               es::event_store& store)
+    : db_(std::move(db)), registry_(registry), store_(store)
 {
     es::postgres::validate_schema_name(schema);  // identifiers cannot be parameters: only plain names
     schema_ = "\"" + schema + "\"";
@@ -41,51 +42,88 @@ es::awaitable<void> order_summary_postgres::migrate()
 
 es::awaitable<void> order_summary_postgres::handle(es::event_envelope const& e)
 {
-    auto event = registry_.decode<order_event>(e);  // undecodable: throws, the bus dead-letters it
-    enum class outcome { applied, duplicate };
-    auto result = co_await db_->run("apply " + e.event_type + " to order_summary", [&](pqxx::connection& c) {
-        pqxx::work tx(c);
-        auto row = tx.exec_params("SELECT version FROM " + table_ + " WHERE id = $1 FOR UPDATE", e.aggregate_id);
-        std::uint64_t const current = row.empty() ? 0 : row[0][0].as<std::uint64_t>();
-        if (e.stream_version <= current)
-            return outcome::duplicate;
-        if (e.stream_version != current + 1)
-            throw es::error(es::errc::wrong_expected_version,
-                            "order_summary: " + e.event_type + " #" + std::to_string(e.stream_version) + " of order " +
-                                e.aggregate_id + " arrived before #" + std::to_string(current + 1) + "; it will be retried");
-        auto const when = es::format_timestamp(e.recorded_at);
-        std::visit(
-            [&](auto const& ev) {
-                using E = std::decay_t<decltype(ev)>;
-                if constexpr (std::is_same_v<E, order_placed>) {
-                    double total = 0;
-                    for (auto const& l : ev.lines)
-                        total += static_cast<double>(l.quantity) * l.unit_price;
-                    tx.exec_params("INSERT INTO " + table_ + " (id, customer_id, status, total, line_count, "
-                                   "version, global_position, updated_at) VALUES ($1, $2, 'placed', $3, $4, $5, $6, $7)",
-                                   e.aggregate_id, ev.customer_id, total, static_cast<int>(ev.lines.size()),
-                                   e.stream_version, e.global_position, when);
-                } else {
-                    std::string status = std::is_same_v<E, order_paid>      ? "paid"
-                                         : std::is_same_v<E, order_shipped> ? "shipped"
-                                                                            : "cancelled";
-                    std::string tracking;
-                    if constexpr (std::is_same_v<E, order_shipped>)
-                        tracking = ev.tracking_number;
-                    tx.exec_params("UPDATE " + table_ + " SET status = $2, "
-                                   "tracking_number = CASE WHEN $3 = '' THEN tracking_number ELSE $3 END, "
-                                   "version = $4, global_position = $5, updated_at = $6 WHERE id = $1",
-                                   e.aggregate_id, status, tracking, e.stream_version, e.global_position, when);
-                }
-            },
-            event);
-        tx.commit();
-        return outcome::applied;
+    // Decode first: an undecodable event throws and the bus dead-letters it.
+    registry_.decode<order_event>(e);
+    auto const current = co_await db_->run("read the version of order " + e.aggregate_id, [&](pqxx::connection& c) {
+        pqxx::read_transaction tx(c);
+        auto row = tx.exec_params("SELECT version FROM " + table_ + " WHERE id = $1", e.aggregate_id);
+        return row.empty() ? std::uint64_t{0} : row[0][0].as<std::uint64_t>();
     });
-    if (result == outcome::applied)
-        ++applied_;
-    else
+    if (e.stream_version <= current) {
         ++skipped_;
+        co_return;
+    }
+    std::vector<es::event_envelope> batch;
+    if (e.stream_version > current + 1) {
+        // Arrived early: take the missing events from the store, which has them all in order.
+        es::read_stream_options missing;
+        missing.from_version = current + 1;
+        missing.max_count = e.stream_version - current - 1;
+        batch = co_await store_.read_stream(e.stream_id, missing);
+        filled_ += batch.size();
+    }
+    batch.push_back(e);
+    std::vector<order_event> decoded;
+    decoded.reserve(batch.size());
+    for (auto const& env : batch)
+        decoded.push_back(registry_.decode<order_event>(env));
+
+    auto applied = co_await db_->run("apply " + e.event_type + " to order_summary", [&](pqxx::connection& c) {
+        pqxx::work tx(c);
+        // The row lock makes concurrent handlers of one order take turns; the version decides.
+        auto row = tx.exec_params("SELECT version FROM " + table_ + " WHERE id = $1 FOR UPDATE", e.aggregate_id);
+        std::uint64_t version = row.empty() ? 0 : row[0][0].as<std::uint64_t>();
+        std::size_t count = 0;
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            auto const& env = batch[i];
+            if (env.stream_version <= version)
+                continue;  // applied meanwhile by someone else
+            if (env.stream_version != version + 1)
+                throw es::error(es::errc::wrong_expected_version,
+                                "order_summary: order " + e.aggregate_id + " is at version " + std::to_string(version) +
+                                    " and the store has no event #" + std::to_string(version + 1) + " before #" +
+                                    std::to_string(env.stream_version));
+            apply_one(tx, env, decoded[i]);
+            version = env.stream_version;
+            ++count;
+        }
+        tx.commit();
+        return count;
+    });
+    if (applied == 0)
+        ++skipped_;
+    else
+        applied_ += applied;
+}
+
+void order_summary_postgres::apply_one(pqxx::transaction_base& tx, es::event_envelope const& e, order_event const& event)
+{
+    auto const when = es::format_timestamp(e.recorded_at);
+    std::visit(
+        [&](auto const& ev) {
+            using E = std::decay_t<decltype(ev)>;
+            if constexpr (std::is_same_v<E, order_placed>) {
+                double total = 0;
+                for (auto const& l : ev.lines)
+                    total += static_cast<double>(l.quantity) * l.unit_price;
+                tx.exec_params("INSERT INTO " + table_ + " (id, customer_id, status, total, line_count, "
+                               "version, global_position, updated_at) VALUES ($1, $2, 'placed', $3, $4, $5, $6, $7)",
+                               e.aggregate_id, ev.customer_id, total, static_cast<int>(ev.lines.size()),
+                               e.stream_version, e.global_position, when);
+            } else {
+                std::string status = std::is_same_v<E, order_paid>      ? "paid"
+                                     : std::is_same_v<E, order_shipped> ? "shipped"
+                                                                        : "cancelled";
+                std::string tracking;
+                if constexpr (std::is_same_v<E, order_shipped>)
+                    tracking = ev.tracking_number;
+                tx.exec_params("UPDATE " + table_ + " SET status = $2, "
+                               "tracking_number = CASE WHEN $3 = '' THEN tracking_number ELSE $3 END, "
+                               "version = $4, global_position = $5, updated_at = $6 WHERE id = $1",
+                               e.aggregate_id, status, tracking, e.stream_version, e.global_position, when);
+            }
+        },
+        event);
 }
 
 es::awaitable<std::vector<order_summary>> order_summary_postgres::list(std::string status, std::string customer,
