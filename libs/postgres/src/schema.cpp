@@ -203,6 +203,129 @@ CREATE TABLE {s}.stream_operations (
 );
 CREATE INDEX stream_operations_by_stream ON {s}.stream_operations (stream_id, id);
 )sql"},
+    {3, "group append and processed events", R"sql(
+-- Group commit (docs/event-store.md): several appends, to distinct streams, in one transaction.
+-- p_appends: [{"s": stream, "k": kind, "x": expected, "e": [events as for append_events]}, ...].
+-- One row per append, in order: out_status 0 appended, -1 not decided here (the expected version
+-- does not match, or its insert failed: the client retries that append alone with append_events,
+-- which classifies it as a conflict, an idempotent retry, a duplicate id, bad data...). Nothing of
+-- a -1 append is written; the other appends of the group are not affected.
+-- Global order (docs/adr/0003): the transaction id and the positions of every append of the group
+-- are taken once, in one critical section, exactly as append_events does for one batch.
+CREATE FUNCTION {s}.append_events_group(p_appends jsonb,
+    OUT out_status integer, OUT out_version bigint, OUT out_first_position bigint, OUT out_recorded_us bigint)
+RETURNS SETOF record
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    v_n integer := jsonb_array_length(p_appends);
+    v_status integer[] := array_fill(0, ARRAY[v_n]);
+    v_current bigint[] := array_fill(0::bigint, ARRAY[v_n]);
+    v_count integer[] := array_fill(0, ARRAY[v_n]);
+    v_first bigint[] := array_fill(0::bigint, ARRAY[v_n]);
+    v_total integer := 0;
+    v_next bigint;
+    v_xid xid8;
+    v_ok boolean;
+    v_cur bigint;
+    v_kind integer;
+    v_now bigint;
+    v_h bigint;
+    a jsonb;
+BEGIN
+    IF pg_current_xact_id_if_assigned() IS NOT NULL THEN
+        RAISE EXCEPTION 'append_events_group must run in a transaction of its own (global order relies on it)';
+    END IF;
+    -- The streams' locks in one order, so that two groups never wait for each other in a cycle.
+    FOR v_h IN SELECT DISTINCT hashtextextended('{s}.' || (x.e->>'s'), 0) FROM jsonb_array_elements(p_appends) AS x(e) ORDER BY 1 LOOP
+        v_ok := pg_advisory_xact_lock(v_h) IS NULL;
+    END LOOP;
+    FOR i IN 1..v_n LOOP
+        a := p_appends->(i - 1);
+        SELECT coalesce(max(stream_version), 0) INTO v_cur FROM {s}.events WHERE stream_id = a->>'s';
+        v_kind := (a->>'k')::integer;
+        v_current[i] := v_cur;
+        v_ok := CASE v_kind WHEN 0 THEN true WHEN 1 THEN v_cur = 0 WHEN 2 THEN v_cur > 0
+                            ELSE v_cur = (a->>'x')::bigint END;
+        IF v_ok THEN
+            v_count[i] := jsonb_array_length(a->'e');
+            v_total := v_total + v_count[i];
+        ELSE
+            v_status[i] := -1;
+        END IF;
+    END LOOP;
+    IF v_total > 0 THEN
+        v_ok := pg_advisory_lock(25971, hashtext('{s}.events')) IS NULL;
+        v_xid := pg_current_xact_id();
+        v_next := nextval('{s}.events_global_position_seq');
+        IF v_total > 1 THEN
+            v_next := setval('{s}.events_global_position_seq', v_next + v_total - 1) - v_total + 1;
+        END IF;
+        v_ok := pg_advisory_unlock(25971, hashtext('{s}.events'));
+        FOR i IN 1..v_n LOOP
+            IF v_status[i] = 0 THEN
+                v_first[i] := v_next;
+                v_next := v_next + v_count[i];
+            END IF;
+        END LOOP;
+        BEGIN
+            INSERT INTO {s}.events (global_position, stream_id, stream_version, event_id, event_type, schema_version,
+                                    aggregate_type, aggregate_id, tenant_id, payload, metadata, occurred_at, transaction_id)
+            SELECT v_first[g.ord::integer] + b.ord - 1, g.a->>'s', v_current[g.ord::integer] + b.ord,
+                   (b.e->>'event_id')::uuid, b.e->>'event_type', (b.e->>'schema_version')::integer,
+                   coalesce(b.e->>'aggregate_type', ''), coalesce(b.e->>'aggregate_id', ''),
+                   coalesce(b.e->'metadata'->>'tenant_id', ''), b.e->'payload', b.e->'metadata',
+                   (b.e->>'occurred_at')::timestamptz, v_xid
+              FROM jsonb_array_elements(p_appends) WITH ORDINALITY AS g(a, ord),
+                   jsonb_array_elements(g.a->'e') WITH ORDINALITY AS b(e, ord)
+             WHERE v_status[g.ord::integer] = 0;
+        EXCEPTION WHEN OTHERS THEN
+            -- Someone's event id is stored already (or its data is rejected): insert append by
+            -- append, so that only the offending ones are left to the client.
+            FOR i IN 1..v_n LOOP
+                IF v_status[i] = 0 THEN
+                    BEGIN
+                        a := p_appends->(i - 1);
+                        INSERT INTO {s}.events (global_position, stream_id, stream_version, event_id, event_type,
+                                                schema_version, aggregate_type, aggregate_id, tenant_id, payload,
+                                                metadata, occurred_at, transaction_id)
+                        SELECT v_first[i] + b.ord - 1, a->>'s', v_current[i] + b.ord, (b.e->>'event_id')::uuid,
+                               b.e->>'event_type', (b.e->>'schema_version')::integer,
+                               coalesce(b.e->>'aggregate_type', ''), coalesce(b.e->>'aggregate_id', ''),
+                               coalesce(b.e->'metadata'->>'tenant_id', ''), b.e->'payload', b.e->'metadata',
+                               (b.e->>'occurred_at')::timestamptz, v_xid
+                          FROM jsonb_array_elements(a->'e') WITH ORDINALITY AS b(e, ord);
+                    EXCEPTION WHEN OTHERS THEN
+                        v_status[i] := -1;
+                    END;
+                END IF;
+            END LOOP;
+        END;
+        INSERT INTO {s}.streams (stream_id, aggregate_type)
+        SELECT g.a->>'s', coalesce(g.a->'e'->0->>'aggregate_type', '')
+          FROM jsonb_array_elements(p_appends) WITH ORDINALITY AS g(a, ord)
+         WHERE v_status[g.ord::integer] = 0 AND v_current[g.ord::integer] = 0 AND v_count[g.ord::integer] > 0
+        ON CONFLICT (stream_id) DO NOTHING;
+    END IF;
+    v_now := (extract(epoch FROM now()) * 1000000)::bigint;
+    FOR i IN 1..v_n LOOP
+        out_status := v_status[i];
+        out_version := v_current[i] + CASE WHEN v_status[i] = 0 THEN v_count[i] ELSE 0 END;
+        out_first_position := v_first[i];
+        out_recorded_us := v_now;
+        RETURN NEXT;
+    END LOOP;
+END
+$fn$;
+
+-- Consumers' record of processed events (es::postgres::processed_event_store, mark_processed):
+-- written in the consumer's own transaction, it makes a handler's effect exactly-once.
+CREATE TABLE {s}.processed_events (
+    consumer     text        NOT NULL,
+    event_id     uuid        NOT NULL,
+    processed_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (consumer, event_id)
+);
+)sql"},
 };
 static_assert(std::size(migrations) == static_cast<std::size_t>(schema_version));
 
@@ -255,6 +378,10 @@ std::vector<std::pair<std::string, std::string>> statements(std::string const& q
         "(SELECT coalesce(max(e.stream_version), 0) FROM " + q + ".events e WHERE e.stream_id = s.stream_id)";
     return {
         {"es_append", "SELECT * FROM " + q + ".append_events($1, $2, $3, $4::jsonb, $5)"},
+        {"es_append_group", "SELECT * FROM " + q + ".append_events_group($1::jsonb)"},
+        {"es_mark_processed", "INSERT INTO " + q + ".processed_events (consumer, event_id) VALUES ($1, $2::uuid) "
+                              "ON CONFLICT DO NOTHING RETURNING 1"},
+        {"es_is_processed", "SELECT 1 FROM " + q + ".processed_events WHERE consumer = $1 AND event_id = $2::uuid"},
         {"es_stream_version", "SELECT coalesce(max(stream_version), 0) FROM " + q + ".events WHERE stream_id = $1"},
         {"es_read_forwards",
          "SELECT " + cols + " FROM " + q + ".events WHERE stream_id = $1 AND stream_version >= greatest($2::bigint, "

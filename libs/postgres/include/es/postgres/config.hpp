@@ -6,6 +6,24 @@
 
 namespace es::postgres {
 
+/// Group commit (docs/event-store.md): concurrent appends of one event batch or more, to
+/// different streams, share one transaction and one WAL flush. Each append keeps its own
+/// expected-version check and its own outcome; an append that cannot be decided inside the group
+/// (a conflict, an idempotent retry, a unique violation, data PostgreSQL rejects) is retried on
+/// its own, so it never fails its neighbours.
+struct group_commit_config {
+    /// Off by default: a lone writer gains nothing, and a group that loses its connection
+    /// reports "outcome unknown" to every append in it (each safe to retry with its event ids).
+    bool enabled = false;
+    /// Appends per group transaction at most.
+    std::size_t max_batch = 64;
+    /// How long a group waits for more appends before it commits; 0 = commit at once with
+    /// whatever queued while the previous groups ran (natural batching, no added latency).
+    std::chrono::microseconds max_wait{0};
+    /// Group transactions in flight at once; 0 = pool_size.
+    std::size_t max_in_flight = 0;
+};
+
 struct config {
     /// libpq connection string ("host=127.0.0.1 port=5432 dbname=app") or URL
     /// ("postgresql://user@host/db"). Empty: libpq's PG* environment variables alone.
@@ -29,6 +47,8 @@ struct config {
     /// a WAL flush of its own and takes PostgreSQL's global notify lock through its commit).
     /// It bounds the wake-up latency of subscriptions; 0 = one NOTIFY per append burst.
     std::chrono::milliseconds notify_interval{20};
+    /// Batching of concurrent appends into shared transactions; off by default.
+    group_commit_config group_commit;
 };
 
 }  // namespace es::postgres

@@ -36,7 +36,8 @@ struct store_statistics {
 
 /// Implements es::event_store on PostgreSQL.
 ///
-/// append is one statement (one transaction, one round trip) whatever the batch size. read_all
+/// append is one statement (one transaction, one round trip) whatever the batch size; with
+/// config::group_commit, concurrent appends to different streams share that statement. read_all
 /// is gap-safe: it never returns an event while a transaction that can still commit a lower
 /// position is open, so a reader that checkpoints the last position it saw skips nothing.
 /// Every blocking call runs on the database's threads, never on the caller's.
@@ -71,8 +72,11 @@ public:
 
     std::shared_ptr<database> const& db() const noexcept { return db_; }
 
+    struct group_queue;
+
 private:
     std::shared_ptr<database> db_;
+    std::shared_ptr<group_queue> group_;  ///< null unless config::group_commit.enabled
 };
 
 }  // namespace es::postgres
