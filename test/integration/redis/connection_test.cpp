@@ -284,8 +284,8 @@ TEST(RedisConnection, ReconnectsAfterServerRestartWithinBackoffBound)
         EXPECT_TRUE(co_await conn->wait_connected(5000ms));
         auto reconnect_delay = std::chrono::steady_clock::now() - up_at;
         // The backoff is capped at reconnect_wait_max (200 ms): the client is back within one
-        // maximal wait of the server (plus scheduling slack).
-        EXPECT_LT(reconnect_delay, 200ms + 300ms);
+        // maximal wait of the server, plus slack for a loaded CI machine.
+        EXPECT_LT(reconnect_delay, 200ms + 800ms);
         EXPECT_EQ((co_await conn->call(ping)).str, "PONG");
         EXPECT_GE(conn->stats().connects, 2u);
         (void)restarted_at;
@@ -313,7 +313,7 @@ TEST(RedisConnection, CommandTimesOutWhileServerIsPaused)
                                              redis::make_error_code(redis::errc::command_timeout));
         auto took = std::chrono::steady_clock::now() - t0;
         EXPECT_GE(took, 90ms);
-        EXPECT_LT(took, 400ms);
+        EXPECT_LT(took, 1000ms);  // 100 ms plus the sweeper's tick and a loaded machine
         EXPECT_NE(message.find("PING"), std::string::npos) << message;
         EXPECT_NE(message.find("127.0.0.1"), std::string::npos) << message;
         // After the pause the connection is usable again; the late reply of the timed-out PING
@@ -373,7 +373,7 @@ TEST(RedisConnection, ConnectTimeoutWhenTheServerNeverAnswers)
         auto t0 = std::chrono::steady_clock::now();
         auto message = co_await expect_error([&]() -> awaitable<void> { co_await conn.run(); },
                                              redis::make_error_code(redis::errc::connect_timeout));
-        EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+        EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
         EXPECT_NE(message.find("150 ms"), std::string::npos) << message;
     });
 }
