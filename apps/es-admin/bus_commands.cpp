@@ -176,7 +176,8 @@ es::awaitable<int> run_bus_command(std::string const& group, std::string const& 
         } else if (group == "dlq" && command == "replay") {
             a.allow_only({"json"});
             auto const& id = a.positional(0, "ID");
-            if (!co_await bus.replay_dlq_message(id)) {
+            bool const replayed = co_await bus.replay_dlq_message(id);
+            if (!replayed) {
                 std::cerr << "es-admin: no dead letter with id '" << id << "' in " << bus.dlq_stream_name() << "\n";
                 code = 1;
             } else {
@@ -191,7 +192,8 @@ es::awaitable<int> run_bus_command(std::string const& group, std::string const& 
             progress bar("replaying", letters.size());
             std::uint64_t done = 0;
             for (auto const& d : letters) {
-                if (co_await bus.replay_dlq_message(d.message_id))
+                bool const replayed = co_await bus.replay_dlq_message(d.message_id);
+                if (replayed)
                     ++done;
                 bar.update(done);
             }

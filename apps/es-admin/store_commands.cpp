@@ -105,7 +105,8 @@ es::awaitable<int> run_store_command(std::string const& command, context& ctx)
         o.from_version = a.number_or("from", o.direction == es::read_direction::backwards ? 0 : 1);
         o.max_count = a.number_or("count", 1000);
         auto events = co_await store.read_stream(stream, o);
-        if (events.empty() && !co_await store.stream_exists(stream)) {
+        bool const exists = !events.empty() || co_await store.stream_exists(stream);
+        if (!exists) {
             std::cerr << "es-admin: stream '" << stream << "' does not exist in " << db->server() << "\n";
             co_return 1;
         }

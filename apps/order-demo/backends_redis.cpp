@@ -130,8 +130,11 @@ es::awaitable<void> add_redis_bus(app_config const& cfg, backend_parts& parts)
     };
     auto store_ready = parts.ready;
     parts.ready = [bus, store_ready]() -> es::awaitable<bool> {
-        if (store_ready && !co_await store_ready())
-            co_return false;
+        if (store_ready) {
+            bool const store_ok = co_await store_ready();
+            if (!store_ok)
+                co_return false;
+        }
         bool ok = true;
         try {
             co_await bus->stream_info();

@@ -472,7 +472,8 @@ private:
             co_return json_response(200, json::object{{"replayed", n}});
         }
         if (parts.size() == 3 && parts[2] == "replay" && req.method() == verb::post) {
-            if (!co_await admin->replay_dead_letter(parts[1]))
+            bool const replayed = co_await admin->replay_dead_letter(parts[1]);
+            if (!replayed)
                 throw client_error(404, "no dead letter with id '" + parts[1] + "'");
             co_return json_response(200, json::object{{"replayed", parts[1]}});
         }

@@ -33,7 +33,9 @@ event_handler idempotent_handler(std::shared_ptr<processed_event_store> store, s
 {
     return [store = std::move(store), consumer = std::move(consumer), handler = std::move(handler),
             stats = std::move(stats)](event_envelope const& e) -> awaitable<void> {
-        if (co_await store->contains(consumer, e.event_id)) {
+        // Awaited into a local first: g++ 12 miscompiles some `if (co_await …)` conditions.
+        bool const seen = co_await store->contains(consumer, e.event_id);
+        if (seen) {
             if (stats)
                 ++stats->skipped;
             co_return;

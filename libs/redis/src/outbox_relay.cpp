@@ -171,7 +171,8 @@ struct outbox_relay::state {
             std::string why;
             try {
                 if (!active) {
-                    if (co_await try_acquire()) {
+                    bool const acquired = co_await try_acquire();
+                    if (acquired) {
                         active = true;
                         last_renewal = std::chrono::steady_clock::now();
                         checkpoint = co_await read_checkpoint();
@@ -188,7 +189,8 @@ struct outbox_relay::state {
                     }
                 }
                 if (std::chrono::steady_clock::now() - last_renewal >= cfg.lease_renew_interval) {
-                    if (!co_await renew()) {
+                    bool const renewed = co_await renew();
+                    if (!renewed) {
                         active = false;
                         update([](auto& s) {
                             ++s.leases_lost;
