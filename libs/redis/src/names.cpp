@@ -36,6 +36,7 @@ void validate_names(stream_bus_config const& cfg)
     if (!cfg.consumer_name.empty())
         check("consumer_name", cfg.consumer_name, false);
     check("dlq_stream_suffix", cfg.dlq_stream_suffix, true);
+    check("follow_event_type", cfg.follow_event_type, true);
 }
 
 }  // namespace es::redis

@@ -138,6 +138,7 @@ struct bus_state : std::enable_shared_from_this<bus_state> {
     stream_bus_config cfg;
     config conn_cfg;
     std::string stream, dlq, consumer;
+    std::string publish_stream;  // "<prefix>:stream"; differs from `stream` when following one type
     std::shared_ptr<spdlog::logger> log = es::logger("es.redis");
 
     std::mutex conn_mutex;
@@ -575,7 +576,9 @@ stream_bus::stream_bus(asio::any_io_executor ex, stream_bus_config cfg) : state_
     s.conn_cfg.use_tls = url->use_tls;
     if (!url->ca_file.empty())
         s.conn_cfg.ca_file = url->ca_file;
-    s.stream = s.cfg.stream_prefix + ":stream";
+    s.publish_stream = s.cfg.stream_prefix + ":stream";
+    s.stream = s.cfg.follow_event_type.empty() ? s.publish_stream
+                                               : s.cfg.stream_prefix + ":type:" + s.cfg.follow_event_type;
     s.dlq = s.stream + s.cfg.dlq_stream_suffix;
     s.consumer = s.cfg.consumer_name.empty() ? default_consumer_name() : s.cfg.consumer_name;
     if (ex)
@@ -605,7 +608,7 @@ awaitable<void> stream_bus::publish(std::vector<event_envelope> events)
     opts.max_len = s->cfg.max_stream_length;
     for (auto const& e : events) {
         auto fields = detail::encode_envelope(e);
-        push_xadd(req, s->stream, fields, opts);
+        push_xadd(req, s->publish_stream, fields, opts);
         if (s->cfg.per_type_streams)
             push_xadd(req, type_stream_name(e.event_type), fields, opts);
     }
@@ -614,7 +617,7 @@ awaitable<void> stream_bus::publish(std::vector<event_envelope> events)
     } else {
         auto replies = co_await s->conn().exec(req);
         for (auto const& r : replies)
-            throw_if_error(r, "XADD " + s->stream);
+            throw_if_error(r, "XADD " + s->publish_stream);
     }
     s->published += events.size();
 }

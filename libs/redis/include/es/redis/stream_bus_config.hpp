@@ -59,6 +59,11 @@ struct stream_bus_config {
     std::optional<std::uint64_t> max_stream_length;
     /// Also append each event to "<prefix>:type:<EventType>" (default false).
     bool per_type_streams = false;
+    /// Consume "<prefix>:type:<follow_event_type>" instead of the main stream (default empty: the
+    /// main stream). For a consumer that follows one event type, when the publishers set
+    /// per_type_streams. Its groups, DLQ ("<type stream><suffix>"), history and trim apply to the
+    /// type stream; publish() still writes to the main stream (and the type streams).
+    std::string follow_event_type;
     /// publish() wraps a batch in MULTI/EXEC (default false: a pipelined batch of XADDs, one
     /// round trip either way).
     bool atomic_publish = false;
