@@ -85,8 +85,10 @@ void BM_ReplayFromEnvelopes(benchmark::State& state)
     auto registry = make_order_registry();
     std::vector<es::event_envelope> stored;
     std::uint64_t v = 0;
-    for (auto const& e : history(static_cast<std::size_t>(state.range(0))))
-        stored.push_back(es::make_envelope(es::event_registry::encode(e), "order-o-1", ++v, v, es::now()));
+    for (auto const& e : history(static_cast<std::size_t>(state.range(0)))) {
+        ++v;
+        stored.push_back(es::make_envelope(es::event_registry::encode(e), "order-o-1", v, v, es::now()));
+    }
     for (auto _ : state) {
         order o("o-1");
         for (auto const& env : stored)
