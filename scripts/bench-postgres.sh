@@ -5,13 +5,29 @@
 #
 #   scripts/bench-postgres.sh                        # 3 runs of 5 s per append shape and side
 #   ES_BENCH_SECONDS=2 ES_BENCH_RUNS=1 scripts/bench-postgres.sh
+#   ES_BENCH_QUICK=1 scripts/bench-postgres.sh       # 1 run of 1 s each, smaller COPY ceiling
+#   ES_BENCH_GROWTH=1 scripts/bench-postgres.sh      # also the growth figures: 100k, 1M, 10M events
+#                                                    # in the table (bulk-loaded; a few minutes)
+#   ES_BENCH_RESULTS=file scripts/bench-postgres.sh  # also append one JSON object per figure to file:
+#     {"name", "value", "unit", "ceiling", "ratio", "target", "met"} (null where there is none)
 # Each append figure is the median of the runs (spread in brackets); in every run the store and
 # pgbench run back to back, so that both see the same machine state.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-seconds=${ES_BENCH_SECONDS:-5}
-runs=${ES_BENCH_RUNS:-3}
+quick=${ES_BENCH_QUICK:-0}
+if [ "$quick" = 1 ]; then
+  seconds=${ES_BENCH_SECONDS:-1}
+  runs=${ES_BENCH_RUNS:-1}
+  copy_rows=20000
+else
+  seconds=${ES_BENCH_SECONDS:-5}
+  runs=${ES_BENCH_RUNS:-3}
+  copy_rows=50000
+fi
+group_writers=64
+group_pgbench_clients=32
+growth_sizes=${ES_BENCH_GROWTH_SIZES:-100000,1000000,10000000}
 build=${ES_BENCH_BUILD:-build/bench-postgres}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DES_BUILD_TESTS=OFF >/dev/null
 cmake --build "$build" --target bench_postgres -j "${ES_JOBS:-2}" >/dev/null
@@ -48,7 +64,13 @@ pgbench() {  # events per call, clients, seconds -> transactions per second
 # whichever side runs first.
 pgbench 10 16 "$seconds" >/dev/null
 "$bench_bin" --seconds "$seconds" --schema bench --append 10 16 >/dev/null
-for _ in $(seq 1 "$runs"); do
+echo "PostgreSQL benchmarks: $runs run(s) of $seconds s per figure" >&2
+for run in $(seq 1 "$runs"); do
+  echo "run $run/$runs: group commit, $group_writers writers vs pgbench at $group_pgbench_clients clients" >&2
+  "$bench_bin" --seconds "$seconds" --schema bench --group-commit "$group_writers" >> "$work/store.jsonl"
+  tps=$(pgbench 1 "$group_pgbench_clients" "$seconds")
+  echo "{\"name\": \"append_1ev_${group_writers}streams_group_commit\", \"pgbench_tps\": $tps, \"events_per_call\": 1}" >> "$work/pgbench.jsonl"
+  echo "run $run/$runs: appends of 1 and 10 events, 1 and 16 writers" >&2
   for per_call in 1 10; do
     for clients in 1 16; do
       "$bench_bin" --seconds "$seconds" --schema bench --append "$per_call" "$clients" >> "$work/store.jsonl"
@@ -57,7 +79,14 @@ for _ in $(seq 1 "$runs"); do
     done
   done
 done
+echo "read_stream, aggregate load, read_all" >&2
 "$bench_bin" --schema bench --no-appends >> "$work/store.jsonl"
+: > "$work/growth.jsonl"
+if [ "${ES_BENCH_GROWTH:-0}" = 1 ]; then
+  echo "growth: $growth_sizes events in the table (bulk load on the server)" >&2
+  "$bench_bin" --schema growth --growth "$growth_sizes" --growth-appends "$([ "$quick" = 1 ] && echo 500 || echo 2000)" \
+    >> "$work/growth.jsonl"
+fi
 
 # Read ceiling: the server producing the same columns read_all selects, as text, with COPY.
 psql_cmd=("$pg_bin/psql" -h 127.0.0.1 -p "$ES_TEST_PG_PORT" -U postgres -qAt es_test)
@@ -68,18 +97,19 @@ t0=$(date +%s.%N)
   (extract(epoch FROM recorded_at) * 1000000)::bigint FROM bench.events ORDER BY global_position) TO STDOUT" >/dev/null
 t1=$(date +%s.%N)
 echo "{\"name\": \"read_all\", \"ceiling\": $(python3 -c "print($events / ($t1 - $t0))")}" > "$work/read.jsonl"
-# Bulk ceiling (what group commit could approach): COPY of 50,000 such rows in one transaction.
-python3 - "$payload" "$metadata" > "$work/rows.tsv" <<'PY'
+# Bulk ceiling (what group commit could approach): COPY of such rows in one transaction.
+python3 - "$payload" "$metadata" "$copy_rows" > "$work/rows.tsv" <<'PY'
 import sys, uuid
-for i in range(50000):
+for i in range(int(sys.argv[3])):
     print(f"copy-{i // 10}\t{i % 10 + 1}\t{uuid.uuid4()}\tItemAdded\t1\tcart\tbench\ttenant-1\t{sys.argv[1]}\t{sys.argv[2]}\t2026-01-01T00:00:00Z")
 PY
 t0=$(date +%s.%N)
 "${psql_cmd[@]}" -c "\\copy bench.events ($cols) FROM '$work/rows.tsv'"
 t1=$(date +%s.%N)
-copy_rate=$(python3 -c "print(50000 / ($t1 - $t0))")
+copy_rate=$(python3 -c "print($copy_rows / ($t1 - $t0))")
 
-python3 - "$work/store.jsonl" "$work/pgbench.jsonl" "$seconds" "$work/read.jsonl" "$copy_rate" <<'PY'
+python3 - "$work/store.jsonl" "$work/pgbench.jsonl" "$seconds" "$work/read.jsonl" "$copy_rate" "$copy_rows" \
+  "$work/growth.jsonl" "${ES_BENCH_RESULTS:-}" <<'PY'
 import json, sys, statistics
 raw = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 runs = {}
@@ -95,30 +125,81 @@ ceil_runs = {}
 for d in map(json.loads, open(sys.argv[2])):
     ceil_runs.setdefault(d["name"], []).append(d["pgbench_tps"] * d["events_per_call"])
 ceil = {k: statistics.median(v) for k, v in ceil_runs.items()}
+copy_rate, copy_rows = float(sys.argv[5]), int(sys.argv[6])
+growth = [json.loads(l) for l in open(sys.argv[7]) if l.startswith("{")]
+results_path = sys.argv[8]
+results = []
+
+def result(name, value, unit, ceiling=None, target=None, higher_is_better=True):
+    """One machine-readable figure; target is a ratio to the ceiling when there is one."""
+    ratio = value / ceiling if ceiling else None
+    met = None
+    if target is not None:
+        op, bound = target.split()
+        x = ratio if ratio is not None else value
+        met = x >= float(bound) if op == ">=" else x <= float(bound)
+    results.append({"name": name, "value": round(value, 3), "unit": unit,
+                    "ceiling": round(ceiling, 3) if ceiling else None,
+                    "ratio": round(ratio, 3) if ratio is not None else None, "target": target, "met": met})
+    return ratio
+
 def spread(values):
     return f" [{min(values):,.0f}–{max(values):,.0f}]" if len(values) > 1 else ""
 read_ceiling = json.loads(open(sys.argv[4]).read())["ceiling"]
-targets = {"append": 0.8, "read_all": 200000}
 n_runs = max(len(v) for v in ceil_runs.values())
 print(f"PostgreSQL 15 on 127.0.0.1 (fsync on, synchronous_commit on); appends: median of {n_runs} runs of "
       f"{sys.argv[3]} s per shape [min–max]; ceiling = pgbench -M prepared running the same INSERT on the "
       "same table, back to back with the store in each run.\n")
-print("| figure | value | ceiling (pgbench) | ratio | target |")
+print("| figure | value | ceiling | ratio | target |")
 print("|---|---|---|---|---|")
 for d in store:
     name, value, unit = d["name"], d["value"], d["unit"]
-    if name in ceil:
+    lo, hi, n = d["spread"]
+    s = f" [{lo:,.0f}–{hi:,.0f}]" if n > 1 else ""
+    if name.endswith("_group_commit"):
         c = ceil[name]
-        lo, hi, n = d["spread"]
-        s = f" [{lo:,.0f}–{hi:,.0f}]" if n > 1 else ""
-        print(f"| {name} | {value:,.0f} {unit}{s} | {c:,.0f} events/s{spread(ceil_runs[name])} | {value / c:.2f} | >= 0.8 |")
+        r = result(name, value, unit, c, ">= 5")
+        print(f"| {name} (group commit, {d['writers']} writers, one event per append) | {value:,.0f} {unit}{s} | "
+              f"{c:,.0f} events/s (pgbench, 1 event per transaction, 32 clients){spread(ceil_runs[name])} | {r:.2f} | >= 5 |")
+        r = result(name + "_vs_copy", value, unit, copy_rate, ">= 0.5")
+        print(f"| {name} vs the bulk ceiling | {value:,.0f} {unit} | {copy_rate:,.0f} events/s (COPY FROM, {copy_rows:,} rows) "
+              f"| {r:.2f} | >= 0.5 |")
+    elif name in ceil:
+        c = ceil[name]
+        r = result(name, value, unit, c, ">= 0.9")
+        print(f"| {name} | {value:,.0f} {unit}{s} | {c:,.0f} events/s (pgbench){spread(ceil_runs[name])} | {r:.2f} | >= 0.9 |")
     elif name == "read_all":
+        r = result(name, value, unit, read_ceiling)
         print(f"| {name} ({d['events']:,} events, pages of 1,000) | {value:,.0f} {unit} | {read_ceiling:,.0f} events/s (COPY TO of the same columns) "
-              f"| {value / read_ceiling:.2f} | >= 200,000 events/s |")
+              f"| {r:.2f} | – |")
     elif unit == "ms":
+        result(name, value, unit)
         print(f"| {name} | {value:,.1f} ms | – | – | – |")
     else:
+        result(name, value, unit)
         extra = f" ({d['ms']:.0f} ms)" if "ms" in d else ""
         print(f"| {name} | {value:,.0f} {unit}{extra} | – | – | – |")
-print(f"| (bulk ceiling) COPY FROM of 50,000 rows, one transaction | – | {float(sys.argv[5]):,.0f} events/s | – | – |")
+print(f"| (bulk ceiling) COPY FROM of {copy_rows:,} rows, one transaction | – | {copy_rate:,.0f} events/s | – | – |")
+if growth:
+    # Growth: the smallest table is the reference ("ceiling") of each larger one; lower is better.
+    by = {}
+    for d in growth:
+        kind = "append_p50" if d["name"].startswith("growth_append_p50") else "read_stream_100"
+        by.setdefault(kind, []).append(d)
+    for kind, ds in by.items():
+        ds.sort(key=lambda d: d["events_in_table"])
+        base = ds[0]["value"]
+        for d in ds:
+            n = d["events_in_table"]
+            target = "<= 1.2" if d is not ds[0] and kind == "append_p50" else None
+            r = result(d["name"], d["value"], d["unit"], base if d is not ds[0] else None, target)
+            p99 = f", p99 {d['p99']:,.0f} µs" if "p99" in d else ""
+            shown = f"{d['value']:,.0f} µs{p99}" if d["unit"] == "us" else f"{d['value']:,.2f} ms"
+            reference = "reference" if d is ds[0] else f"{base:,.2f} (with {ds[0]['events_in_table']:,})"
+            ratio = "–" if r is None else f"{r:.2f}"
+            print(f"| {kind} with {n:,} events in the table | {shown} | {reference} | {ratio} | {target or '–'} |")
+if results_path:
+    with open(results_path, "a") as f:
+        for r in results:
+            f.write(json.dumps(r) + "\n")
 PY

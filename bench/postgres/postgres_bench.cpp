@@ -17,6 +17,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/describe/class.hpp>
 #include <boost/json/serialize.hpp>
+#include <pqxx/pqxx>
 
 #include <algorithm>
 #include <atomic>
@@ -162,6 +163,81 @@ double median_seconds(int runs, Fn fn)
     return t[t.size() / 2];
 }
 
+// Brings `schema`.events to `target` rows with server-side generated events (10 per stream, the
+// same payload and metadata as make_event), in chunks of a million so progress shows.
+void bulk_load(es::postgres::database& db, long long target)
+{
+    auto const q = db.quoted_schema();
+    for (;;) {
+        long long const have = [&] {
+            long long n = 0;
+            run([&]() -> es::awaitable<void> {
+                n = co_await db.run("count", [&](pqxx::connection& c) {
+                    pqxx::nontransaction tx(c);
+                    return tx.exec("SELECT count(*) FROM " + q + ".events")[0][0].as<long long>();
+                });
+            });
+            return n;
+        }();
+        if (have >= target)
+            return;
+        long long const chunk = std::min(target - have, 1000000LL);
+        std::fprintf(stderr, "bulk load: %lld -> %lld events\n", have, have + chunk);
+        run([&]() -> es::awaitable<void> {
+            co_await db.run("bulk load", [&](pqxx::connection& c) {
+                pqxx::nontransaction tx(c);
+                tx.exec("SET statement_timeout = 0");
+                tx.exec_params(
+                    "INSERT INTO " + q + ".events (stream_id, stream_version, event_id, event_type, schema_version, "
+                    "aggregate_type, aggregate_id, tenant_id, payload, metadata, occurred_at) "
+                    "SELECT 'bulk-' || ($1::bigint + g) / 10, ($1::bigint + g) % 10 + 1, gen_random_uuid(), 'ItemAdded', 1, "
+                    "'cart', 'bench', 'tenant-1', jsonb_build_object('sku', 'SKU-' || (100000 + g % 900000), "
+                    "'quantity', 1 + g % 5, 'price_cents', 1299, 'note', "
+                    "'gift wrap please, deliver to the back door; thank you for the quick service!!'), "
+                    "'{\"correlation_id\": \"3f2c1a9e-5d7b-4c2a-9e1f-0a1b2c3d4e5f\", \"causation_id\": "
+                    "\"7d9e8f0a-1b2c-4d3e-8f9a-0b1c2d3e4f5a\", \"tenant_id\": \"tenant-1\"}'::jsonb, now() "
+                    "FROM generate_series(0, $2::bigint - 1) g",
+                    have, chunk);
+                tx.exec("VACUUM ANALYZE " + q + ".events");
+            });
+        });
+    }
+}
+
+// p50 of one-event appends by one writer (10 streams in turn) and the median time to read a
+// 100-event stream, with `size` events in the table.
+void growth_point(es::postgres::database& db, es::postgres::event_store& store, long long size, int appends,
+                  std::string const& tag)
+{
+    bulk_load(db, size);
+    std::vector<double> latencies;
+    std::string const prefix = "growth-" + std::to_string(size) + "-" + tag;
+    run([&]() -> es::awaitable<void> {
+        std::vector<std::uint64_t> versions(10, 0);
+        for (int i = 0; i < appends; ++i) {
+            std::vector<es::new_event> batch{make_event(i)};
+            auto const t0 = steady_clock::now();
+            auto r = co_await store.append(prefix + "-" + std::to_string(i % 10),
+                                           es::expected_version::exactly(versions[i % 10]), std::move(batch));
+            latencies.push_back(duration<double, std::micro>(steady_clock::now() - t0).count());
+            versions[i % 10] = r.stream_version;
+        }
+        std::vector<es::new_event> hundred;
+        for (int i = 0; i < 100; ++i)
+            hundred.push_back(make_event(i));
+        co_await store.append(prefix + "-read", es::expected_version::no_stream(), std::move(hundred));
+    }, 1);
+    std::sort(latencies.begin(), latencies.end());
+    emit("growth_append_p50_" + std::to_string(size), latencies[latencies.size() / 2], "us",
+         ", \"events_in_table\": " + std::to_string(size) + ", \"p99\": " +
+             std::to_string(latencies[latencies.size() * 99 / 100]));
+    auto const t_read = median_seconds(21, [&] {
+        run([&]() -> es::awaitable<void> { (void)co_await store.read_stream(prefix + "-read"); }, 1);
+    });
+    emit("growth_read_stream_100_" + std::to_string(size), t_read * 1000, "ms",
+         ", \"events_in_table\": " + std::to_string(size));
+}
+
 int main(int argc, char** argv)
 {
     double seconds = 5;
@@ -171,6 +247,9 @@ int main(int argc, char** argv)
     bool read_all_only = false;
     bool no_appends = false;
     int only_per_call = 0, only_writers = 0;
+    int group_writers = 0;
+    std::vector<long long> growth;
+    int growth_appends = 2000;
     for (int i = 1; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--seconds") && i + 1 < argc)
             seconds = std::atof(argv[++i]);
@@ -185,6 +264,13 @@ int main(int argc, char** argv)
         else if (!std::strcmp(argv[i], "--append") && i + 2 < argc) {  // --append <events per call> <writers>
             only_per_call = std::atoi(argv[++i]);
             only_writers = std::atoi(argv[++i]);
+        } else if (!std::strcmp(argv[i], "--group-commit") && i + 1 < argc) {  // --group-commit <writers>
+            group_writers = std::atoi(argv[++i]);
+        } else if (!std::strcmp(argv[i], "--growth") && i + 1 < argc) {  // --growth 100000,1000000
+            for (char* t = std::strtok(argv[++i], ","); t; t = std::strtok(nullptr, ","))
+                growth.push_back(std::atoll(t));
+        } else if (!std::strcmp(argv[i], "--growth-appends") && i + 1 < argc) {
+            growth_appends = std::atoi(argv[++i]);
         } else if (!std::strcmp(argv[i], "--no-appends"))
             no_appends = true;
     }
@@ -194,6 +280,9 @@ int main(int argc, char** argv)
     cfg.schema = schema;
     cfg.pool_size = 16;
     cfg.notify = notify;
+    cfg.group_commit.enabled = group_writers > 0;
+    if (char const* v = std::getenv("ES_BENCH_GROUP_IN_FLIGHT"))
+        cfg.group_commit.max_in_flight = static_cast<std::size_t>(std::atoi(v));
     auto db = es::postgres::database::create(cfg);
     es::postgres::event_store store(db);
     es::postgres::snapshot_store snapshots(db);
@@ -222,6 +311,17 @@ int main(int argc, char** argv)
         return 0;
     }
     auto const tag = std::to_string(duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
+    if (group_writers > 0) {  // many writers, one event each, batched into shared transactions
+        auto const name = "append_1ev_" + std::to_string(group_writers) + "streams_group_commit";
+        auto rate = append_rate(store, name + "-" + tag, group_writers, 1, seconds);
+        emit(name, rate, "events/s", ", \"events_per_call\": 1, \"writers\": " + std::to_string(group_writers));
+        return 0;
+    }
+    if (!growth.empty()) {
+        for (auto size : growth)
+            growth_point(*db, store, size, growth_appends, tag);
+        return 0;
+    }
 
     for (int per_call : {1, 10})
         for (int writers : {1, 16}) {

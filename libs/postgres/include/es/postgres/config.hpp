@@ -20,8 +20,9 @@ struct group_commit_config {
     /// How long a group waits for more appends before it commits; 0 = commit at once with
     /// whatever queued while the previous groups ran (natural batching, no added latency).
     std::chrono::microseconds max_wait{0};
-    /// Group transactions in flight at once; 0 = pool_size.
-    std::size_t max_in_flight = 0;
+    /// Group transactions in flight at once (each holds a pool connection while it runs). Fewer,
+    /// larger groups beat more, smaller ones: each group costs one WAL flush. 0 = pool_size.
+    std::size_t max_in_flight = 2;
 };
 
 struct config {
