@@ -125,7 +125,10 @@ class Load:
 
     def _call(self, i, path, body, ok_statuses):
         status, reply = 0, None
-        for attempt in range(200):
+        deadline = time.time() + 180  # replicas may be down and restarting for a while under load
+        attempt = 0
+        while time.time() < deadline:
+            attempt += 1
             api = self.apis[(i + attempt) % len(self.apis)]()
             status, reply = http("POST", api + path, body)
             if status in ok_statuses:
@@ -134,7 +137,7 @@ class Load:
                 return status
             with self.lock:
                 self.failures += 1
-            time.sleep(0.05)
+            time.sleep(min(0.05 * attempt, 1.0))
         raise RuntimeError(f"POST {path} kept failing: last answer {status} {reply}")
 
     def _order(self, i):

@@ -2,7 +2,13 @@
 
 #include <es/error.hpp>
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <pqxx/pqxx>
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
 
 namespace orders {
 
@@ -40,7 +46,39 @@ es::awaitable<void> order_summary_postgres::migrate()
     });
 }
 
+namespace {
+// Whether a failure is the database being away (restart, dropped connection, overload) rather
+// than something wrong with the event.
+bool transient(es::error const& e)
+{
+    return e.code() == es::make_error_code(es::errc::not_connected) || e.code() == es::make_error_code(es::errc::timed_out);
+}
+}  // namespace
+
 es::awaitable<void> order_summary_postgres::handle(es::event_envelope const& e)
+{
+    // A failed delivery counts towards the bus' max_retries, after which the event is
+    // dead-lettered: right for a poisonous event, wrong for a database that is restarting. So
+    // transient failures are retried here, with backoff, for up to a minute.
+    auto const give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    auto wait = std::chrono::milliseconds(50);
+    for (;;) {
+        std::optional<es::error> failure;
+        try {
+            co_await handle_once(e);
+            co_return;
+        } catch (es::error const& ex) {
+            if (!transient(ex) || std::chrono::steady_clock::now() > give_up)
+                throw;
+            failure = ex;
+        }
+        es::asio::steady_timer timer(co_await es::asio::this_coro::executor, wait);
+        co_await timer.async_wait(es::asio::use_awaitable);
+        wait = std::min(wait * 2, std::chrono::milliseconds(2000));
+    }
+}
+
+es::awaitable<void> order_summary_postgres::handle_once(es::event_envelope const& e)
 {
     // Decode first: an undecodable event throws and the bus dead-letters it.
     registry_.decode<order_event>(e);

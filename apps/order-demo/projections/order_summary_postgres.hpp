@@ -36,6 +36,7 @@ public:
     std::uint64_t duplicates_skipped() const override { return skipped_.load(); }
 
 private:
+    es::awaitable<void> handle_once(es::event_envelope const& e);
     void apply_one(pqxx::transaction_base& tx, es::event_envelope const& e, order_event const& event);
 
     std::shared_ptr<es::postgres::database> db_;
