@@ -223,6 +223,8 @@ DECLARE
     v_count integer[] := array_fill(0, ARRAY[v_n]);
     v_first bigint[] := array_fill(0::bigint, ARRAY[v_n]);
     v_total integer := 0;
+    v_kinds integer[];
+    v_expected bigint[];
     v_next bigint;
     v_xid xid8;
     v_ok boolean;
@@ -239,18 +241,23 @@ BEGIN
     FOR v_h IN SELECT DISTINCT hashtextextended('{s}.' || (x.e->>'s'), 0) FROM jsonb_array_elements(p_appends) AS x(e) ORDER BY 1 LOOP
         v_ok := pg_advisory_xact_lock(v_h) IS NULL;
     END LOOP;
+    -- Every stream's version in one query (one executor run, not one per append).
+    SELECT array_agg(coalesce(v.version, 0) ORDER BY g.ord), array_agg((g.a->>'k')::integer ORDER BY g.ord),
+           array_agg((g.a->>'x')::bigint ORDER BY g.ord), array_agg(jsonb_array_length(g.a->'e') ORDER BY g.ord)
+      INTO v_current, v_kinds, v_expected, v_count
+      FROM jsonb_array_elements(p_appends) WITH ORDINALITY AS g(a, ord)
+      LEFT JOIN LATERAL (SELECT max(ev.stream_version) AS version FROM {s}.events ev
+                          WHERE ev.stream_id = g.a->>'s') v ON true;
     FOR i IN 1..v_n LOOP
-        a := p_appends->(i - 1);
-        SELECT coalesce(max(stream_version), 0) INTO v_cur FROM {s}.events WHERE stream_id = a->>'s';
-        v_kind := (a->>'k')::integer;
-        v_current[i] := v_cur;
+        v_cur := v_current[i];
+        v_kind := v_kinds[i];
         v_ok := CASE v_kind WHEN 0 THEN true WHEN 1 THEN v_cur = 0 WHEN 2 THEN v_cur > 0
-                            ELSE v_cur = (a->>'x')::bigint END;
+                            ELSE v_cur = v_expected[i] END;
         IF v_ok THEN
-            v_count[i] := jsonb_array_length(a->'e');
             v_total := v_total + v_count[i];
         ELSE
             v_status[i] := -1;
+            v_count[i] := 0;
         END IF;
     END LOOP;
     IF v_total > 0 THEN
