@@ -388,6 +388,8 @@ struct partitioned_bus::state : std::enable_shared_from_this<state> {
     void cancel_loop()
     {
         stopping = true;
+        if (!started)
+            return;  // nothing to wake, and the io_context may be gone already
         asio::post(strand, [self = shared_from_this()] {
             if (self->timer != nullptr)
                 self->timer->cancel();

@@ -112,8 +112,14 @@ TEST(partitioned_bus, two_consumers_share_partitions_exactly_once_in_aggregate_o
         []() -> awaitable<void> {
             auto ex = co_await asio::this_coro::executor;
             auto prefix = unique_name("pbus");
-            redis::partitioned_bus a(ex, make_partitioned_config(prefix, "a"));
-            redis::partitioned_bus b(ex, make_partitioned_config(prefix, "b"));
+            // Leases long enough that a loaded CI machine never loses one by a late renewal here:
+            // a handover mid-test could legitimately repeat an unacked entry.
+            auto ca = make_partitioned_config(prefix, "a");
+            auto cb = make_partitioned_config(prefix, "b");
+            ca.lease_ttl = cb.lease_ttl = 3s;
+            ca.rebalance_interval = cb.rebalance_interval = 100ms;
+            redis::partitioned_bus a(ex, ca);
+            redis::partitioned_bus b(ex, cb);
             recorder rec;
             a.subscribe_all(rec.handler("a"));
             b.subscribe_all(rec.handler("b"));
@@ -175,13 +181,14 @@ TEST(partitioned_bus, dead_consumers_partitions_are_taken_over_with_their_pendin
             rec.max_sleep_ms = 4;
             dead->subscribe_all(rec.handler("dead"));
             heir.subscribe_all(rec.handler("heir"));
-            co_await dead->start();
-            auto owns_all = [&] { return dead->owned_partitions().size() == 8; };
-            EXPECT_TRUE(co_await eventually(owns_all, 10s));
-
+            // Everything is in the streams before the first consumer starts, so that it is in the
+            // middle of full batches when it dies: read, unacked entries stay in its PEL.
             int const aggregates = 16;
             int const events = 25;
             co_await publish_interleaved(heir, prefix, aggregates, events);
+            co_await dead->start();
+            auto owns_all = [&] { return dead->owned_partitions().size() == 8; };
+            EXPECT_TRUE(co_await eventually(owns_all, 10s));
             auto some_done = [&] { return rec.handled_by("dead") >= 60; };
             EXPECT_TRUE(co_await eventually(some_done, 10s));
             dead->abandon();  // a crash: leases and heartbeat stay until they expire

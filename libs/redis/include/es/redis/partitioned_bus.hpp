@@ -96,8 +96,9 @@ public:
     std::size_t subscriber_count() const override;
     /// published: by this bus; the rest summed over the partition buses it ran.
     bus_stats stats() const override;
-    /// Connects, announces the consumer and starts the lease coroutine, which takes partitions
-    /// within one rebalance_interval. Returns once the first round ran.
+    /// Connects and starts the lease coroutine, which announces the consumer and takes its share
+    /// of partitions right away, then every rebalance_interval. Returns once the first heartbeat
+    /// is in (partitions follow within moments). A no-op when `consume` is false.
     awaitable<void> start() override;
     /// Stops the lease coroutine, shuts every owned partition down (handlers get up to `timeout`),
     /// then releases the leases and leaves the live-consumer set, so others take over at once.
