@@ -5,9 +5,11 @@
 #include <es/redis/stream_bus.hpp>
 #include <es/redis/streams.hpp>
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <iostream>
 
 namespace es_admin {
@@ -21,6 +23,9 @@ std::string bus_help()
   bus history [--count N] [--from ID] [--to ID]
                                                events in the stream with their message ids
   bus replay FROM_ID [--count N]               delivers stored events again to current subscribers (re-adds them)
+  bus rebuild --group G [--from ID] [--timeout DUR] --yes
+                                               rebuilds a projection: the group is reset to the start (or
+                                               ID) and re-delivers everything; shows progress until caught up
   bus trim --max-len N | --older-than DUR [--yes]
                                                approximate trim; may drop entries not yet acknowledged
 dlq commands:
@@ -143,6 +148,59 @@ es::awaitable<int> run_bus_command(std::string const& group, std::string const& 
             ctx.out.line("replayed " + std::to_string(n) + " events from " + from);
             if (ctx.out.json())
                 ctx.out.value(boost::json::object{{"replayed", n}});
+        } else if (group == "bus" && command == "rebuild") {
+            a.allow_only({"json", "from", "timeout", "yes"});
+            if (ctx.group.empty())
+                throw usage_error("bus rebuild needs --group NAME (the consumer group of the projection to rebuild)");
+            require_yes(ctx, "rebuilding re-delivers every event to group '" + ctx.group + "' and");
+            auto const from = a.option_or("from", "0");
+            auto const timeout = std::chrono::milliseconds(parse_duration_ms(a.option_or("timeout", "10m")));
+            auto before = co_await bus.stream_info();
+            auto found = std::find_if(before.groups.begin(), before.groups.end(),
+                                      [&](auto const& g) { return g.name == ctx.group; });
+            if (found == before.groups.end()) {
+                std::cerr << "es-admin: stream '" << before.stream << "' has no consumer group '" << ctx.group << "'\n";
+                code = 1;
+            } else {
+                // From the start, ENTRIESREAD 0 keeps the group's lag exact (Redis 7).
+                es::redis::request setid;
+                if (from == "0")
+                    setid.push("XGROUP", "SETID", bus.stream_name(), ctx.group, from, "ENTRIESREAD", "0");
+                else
+                    setid.push("XGROUP", "SETID", bus.stream_name(), ctx.group, from);
+                co_await bus.redis().call(setid);
+                // The group's consumers (the projection's processes) now receive everything again;
+                // follow their progress through the group's lag.
+                std::uint64_t const total = before.length;
+                progress bar("rebuilding " + ctx.group, total);
+                auto const deadline = std::chrono::steady_clock::now() + timeout;
+                es::asio::steady_timer timer(co_await es::asio::this_coro::executor);
+                bool done = false;
+                std::uint64_t remaining = total;
+                while (std::chrono::steady_clock::now() < deadline) {
+                    auto info = co_await bus.stream_info();
+                    for (auto const& g : info.groups)
+                        if (g.name == ctx.group) {
+                            remaining = g.lag.value_or(total) + g.pending;
+                            done = g.lag && *g.lag == 0 && g.pending == 0;
+                        }
+                    bar.update(total > remaining ? total - remaining : 0);
+                    if (done)
+                        break;
+                    timer.expires_after(std::chrono::milliseconds(200));
+                    co_await timer.async_wait(es::asio::use_awaitable);
+                }
+                bar.finish();
+                if (!done) {
+                    std::cerr << "es-admin: group '" << ctx.group << "' still has " << remaining
+                              << " entries to process after the timeout; is a consumer of the group running?\n";
+                    code = 1;
+                } else {
+                    ctx.out.line("group " + ctx.group + " re-processed " + std::to_string(total) + " entries");
+                    if (ctx.out.json())
+                        ctx.out.value(boost::json::object{{"group", ctx.group}, {"reprocessed", total}});
+                }
+            }
         } else if (group == "bus" && command == "trim") {
             a.allow_only({"json", "max-len", "older-than", "yes"});
             require_yes(ctx, "trimming");

@@ -37,6 +37,17 @@ set +e; "$admin" dlq purge >/dev/null 2>&1; code=$?; set -e
 "$admin" dlq purge --yes --json | jq_py "assert d['purged'] >= 1, d" || fail "dlq purge"
 [ "$(rc XLEN "$ES_STREAM_PREFIX:stream_dlq")" = 0 ] || fail "DLQ not empty after purge"
 
+# Rebuild: the notifications group is reset and re-delivers everything to the running service.
+sent_before=$(curl -s "$base/stats" | jq_py "print(d['notifications_sent'])")
+set +e; "$admin" bus rebuild --group notifications >/dev/null 2>&1; code=$?; set -e
+[ $code -eq 2 ] || fail "rebuild without --yes must refuse"
+"$admin" bus rebuild --group notifications --yes --timeout 60s --json | jq_py "assert d['reprocessed'] >= 5, d" \
+  || fail "bus rebuild"
+sent_after=$(curl -s "$base/stats" | jq_py "print(d['notifications_sent'])")
+[ "$sent_after" -gt "$sent_before" ] || fail "rebuild re-delivered nothing ($sent_before -> $sent_after)"
+set +e; out=$("$admin" bus rebuild --group no-such-group --yes 2>&1); code=$?; set -e
+[ $code -eq 1 ] && echo "$out" | grep -q "no consumer group" || fail "rebuild of an unknown group: $code $out"
+
 # Replay re-adds stored events for the current subscribers; trim shortens the stream.
 "$admin" bus replay "$first" --count 2 --json | jq_py "assert d['replayed'] == 2, d" || fail "bus replay"
 before=$(rc XLEN "$ES_STREAM_PREFIX:stream")
