@@ -76,11 +76,11 @@ if gnuplot and latency:
     data = os.path.join(plot_dir, "bench-latency.dat")
     by_rate = {}
     for f in latency:
-        by_rate.setdefault(f["rate"], {})[f["name"].split("_")[1]] = f["value"]
+        by_rate.setdefault(f["rate"], {})[f["name"].split("_")[1]] = f["value"]  # latency_<p50|p99|max>_at_<rate>
     with open(data, "w") as out:
         for rate in sorted(by_rate):
             v = by_rate[rate]
-            out.write(f"{rate} {v.get('p50', 'NaN')} {v.get('p99', 'NaN')} {v.get('p999', 'NaN')}\n")
+            out.write(f"{rate} {v.get('p50', 'NaN')} {v.get('p99', 'NaN')} {v.get('max', 'NaN')}\n")
     png = os.path.join(plot_dir, "bench-latency.png")
     script = f"""set terminal pngcairo size 900,500
 set output '{png}'
@@ -90,7 +90,7 @@ set ylabel 'microseconds'
 set logscale xy
 set grid
 set key left top
-plot '{data}' using 1:2 with linespoints title 'p50', '' using 1:3 with linespoints title 'p99', '' using 1:4 with linespoints title 'p99.9'
+plot '{data}' using 1:2 with linespoints title 'p50', '' using 1:3 with linespoints title 'p99', '' using 1:4 with linespoints title 'max'
 """
     subprocess.run([gnuplot], input=script, text=True, check=False)
     os.remove(data)
