@@ -270,10 +270,13 @@ struct partitioned_bus::state : std::enable_shared_from_this<state> {
             // Give back the highest partitions: drain them (up to half a lease, which is left
             // since the renewal above), then delete the lease so the next owner starts at once.
             std::vector<std::string> keys;
+            for (std::size_t i = fair; i < runners.size(); ++i)
+                runners[i]->bus->stop_consuming();
+            auto drain_until = clock::now() + cfg.lease_ttl / 2;
             for (std::size_t i = fair; i < runners.size(); ++i) {
                 auto r = runners[i];
-                if (r->bus)
-                    co_await r->bus->shutdown(cfg.lease_ttl / 2);
+                auto left = std::chrono::duration_cast<std::chrono::milliseconds>(drain_until - clock::now());
+                co_await r->bus->shutdown(std::max(left, std::chrono::milliseconds(0)));
                 forget(*r);
                 r->lost = true;
                 keys.push_back(lease_key(r->partition));
