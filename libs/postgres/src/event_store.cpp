@@ -286,6 +286,10 @@ awaitable<append_result> event_store::append(std::string stream_id, expected_ver
                 if (!rolled_back(e.code()))
                     failure = std::current_exception();
                 outcomes.assign(group.size(), append_outcome{-1, 0, 0, 0, {}, {}});
+            } catch (...) {
+                // Whatever it is, every member hears of it (none may wait forever).
+                failure = std::current_exception();
+                outcomes.assign(group.size(), append_outcome{-1, 0, 0, 0, {}, {}});
             }
             std::lock_guard lock(g.mutex);
             for (std::size_t i = 0; i < group.size(); ++i) {
