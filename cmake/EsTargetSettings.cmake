@@ -23,3 +23,15 @@ function(es_target_settings target)
     endif()
   endif()
 endfunction()
+
+# es_library(<target> <export name> <sources>...): one of the framework's libraries, exported as
+# es::<export name>, with its public headers in <folder>/include.
+function(es_library target export_name)
+  add_library(${target} ${ARGN})
+  add_library(es::${export_name} ALIAS ${target})
+  set_target_properties(${target} PROPERTIES EXPORT_NAME ${export_name} OUTPUT_NAME ${target})
+  es_target_settings(${target})
+  target_include_directories(${target} PUBLIC
+    $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>
+    $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+endfunction()
