@@ -119,8 +119,16 @@ es::awaitable<void> add_redis_bus(app_config const& cfg, backend_parts& parts)
                                        bus->consumer_name(), relay ? ", publishing through the outbox relay" : "");
         if (relay)
             es::asio::co_spawn(ex, relay->run(), [relay](std::exception_ptr e) {
-                if (e)
-                    es::logger("order-demo")->critical("outbox relay stopped with an error");
+                if (!e)
+                    return;
+                // run() retries store and Redis failures itself; reaching here is a bug worth its text.
+                try {
+                    std::rethrow_exception(e);
+                } catch (std::exception const& failure) {
+                    es::logger("order-demo")->critical("outbox relay stopped: {}", failure.what());
+                } catch (...) {
+                    es::logger("order-demo")->critical("outbox relay stopped with a non-standard exception");
+                }
             });
     };
     parts.stop = [bus, relay](std::chrono::milliseconds timeout) -> es::awaitable<void> {

@@ -149,22 +149,27 @@ awaitable<std::vector<stream_entry>> xrevrange(connection& c, std::string key, s
     co_return value_or_throw(decode_entries(r, "XREVRANGE " + key));
 }
 
-awaitable<std::int64_t> xtrim_maxlen(connection& c, std::string key, std::uint64_t max_len, bool approximate)
+namespace {
+// XTRIM key <MAXLEN|MINID> <~|=> threshold
+awaitable<std::int64_t> xtrim(connection& c, std::string const& key, std::string_view strategy,
+                              std::string const& threshold, bool approximate)
 {
     request req;
-    req.push("XTRIM", key, "MAXLEN", approximate ? "~" : "=", max_len);
+    req.push("XTRIM", key, strategy, approximate ? "~" : "=", threshold);
     req.idempotent = true;
     auto r = co_await one(c, req);
     co_return value_or_throw(decode_integer(r, "XTRIM " + key));
 }
+}  // namespace
+
+awaitable<std::int64_t> xtrim_maxlen(connection& c, std::string key, std::uint64_t max_len, bool approximate)
+{
+    co_return co_await xtrim(c, key, "MAXLEN", std::to_string(max_len), approximate);
+}
 
 awaitable<std::int64_t> xtrim_minid(connection& c, std::string key, std::string min_id, bool approximate)
 {
-    request req;
-    req.push("XTRIM", key, "MINID", approximate ? "~" : "=", min_id);
-    req.idempotent = true;
-    auto r = co_await one(c, req);
-    co_return value_or_throw(decode_integer(r, "XTRIM " + key));
+    co_return co_await xtrim(c, key, "MINID", min_id, approximate);
 }
 
 awaitable<std::int64_t> xdel(connection& c, std::string key, std::vector<std::string> ids)

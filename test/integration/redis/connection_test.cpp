@@ -46,6 +46,30 @@ awaitable<std::string> expect_error(Op op, boost::system::error_code code)
     co_return message;
 }
 
+// Sends `total` ECHOs from as many coroutines on one connection; returns how many got their own
+// reply back.
+awaitable<int> echo_from_many_coroutines(redis::connection& conn, int total, std::chrono::seconds limit)
+{
+    auto ex = co_await asio::this_coro::executor;
+    auto matched = std::make_shared<std::atomic<int>>(0);
+    auto finished = std::make_shared<std::atomic<int>>(0);
+    for (int i = 0; i < total; ++i) {
+        asio::co_spawn(
+            ex,
+            [&conn, i, matched]() -> awaitable<void> {
+                request req;
+                req.push("ECHO", i);
+                auto r = co_await conn.exec(req);
+                if (r.size() == 1 && r[0].str == std::to_string(i))
+                    ++*matched;
+            },
+            [finished](std::exception_ptr) { ++*finished; });
+    }
+    auto& done = *finished;  // by reference: see eventually()
+    EXPECT_TRUE(co_await eventually([&done, total] { return done.load() == total; }, limit));
+    co_return matched->load();
+}
+
 TEST(RedisConnection, ExecReturnsRepliesOfEveryCommandInOrder)
 {
     run_coro([]() -> awaitable<void> {
@@ -70,23 +94,9 @@ TEST(RedisConnection, HundredThousandConcurrentExecsGetTheirOwnReplies)
             auto cfg = make_test_config();
             cfg.command_timeout = 55s;  // a loaded CI machine: every request must get its reply
             auto conn = co_await start_connection(cfg);
-            auto ex = co_await asio::this_coro::executor;
             constexpr int total = 100000;
-            std::atomic<int> matched{0}, finished{0};
-            for (int i = 0; i < total; ++i) {
-                asio::co_spawn(
-                    ex,
-                    [&, i]() -> awaitable<void> {
-                        request req;
-                        req.push("ECHO", i);
-                        auto r = co_await conn->exec(req);
-                        if (r.size() == 1 && r[0].str == std::to_string(i))
-                            ++matched;
-                    },
-                    [&](std::exception_ptr) { ++finished; });
-            }
-            EXPECT_TRUE(co_await eventually([&] { return finished.load() == total; }, 50s));
-            EXPECT_EQ(matched.load(), total);
+            auto const matched = co_await echo_from_many_coroutines(*conn, total, 50s);
+            EXPECT_EQ(matched, total);
             auto s = conn->stats();
             EXPECT_GE(s.commands_sent, std::uint64_t(total));
             EXPECT_LT(s.writes, std::uint64_t(total / 10)) << "requests should be coalesced into few writes";
@@ -100,23 +110,9 @@ TEST(RedisConnection, ExecFromSeveralThreads)
     run_coro(
         []() -> awaitable<void> {
             auto conn = co_await start_connection();
-            auto ex = co_await asio::this_coro::executor;
             constexpr int total = 20000;
-            std::atomic<int> matched{0}, finished{0};
-            for (int i = 0; i < total; ++i) {
-                asio::co_spawn(
-                    ex,
-                    [&, i]() -> awaitable<void> {
-                        request req;
-                        req.push("ECHO", i);
-                        auto r = co_await conn->exec(req);
-                        if (r.size() == 1 && r[0].str == std::to_string(i))
-                            ++matched;
-                    },
-                    [&](std::exception_ptr) { ++finished; });
-            }
-            EXPECT_TRUE(co_await eventually([&] { return finished.load() == total; }, 25s));
-            EXPECT_EQ(matched.load(), total);
+            auto const matched = co_await echo_from_many_coroutines(*conn, total, 25s);
+            EXPECT_EQ(matched, total);
             conn->cancel();
         },
         30s, 2);
