@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Redis benchmarks: es::redis and the stream bus against redis-benchmark, in the same run on the
-# same throw-away redis-server (127.0.0.1, free port). Prints every figure and the ratios the
-# issues set as targets. Usage: scripts/bench-redis.sh [build dir] (default build/release).
-# scripts/bench may call it; it builds nothing itself when the binary is already there.
+# same throw-away redis-server (127.0.0.1, free port). Prints every figure, its ceiling and the
+# ratio the issues set as a target. Usage: scripts/bench-redis.sh [build dir] (default build/release).
+#   ES_BENCH_RUNS (default 3; 1 with ES_BENCH_QUICK=1)  runs per figure; the median is reported
+#   ES_BENCH_SECONDS (default 3)                       duration of the XADD and latency runs
+#   ES_BENCH_EVENTS (default 100000)                   events of the raw loop and end-to-end runs
+#   ES_BENCH_MEMORY_EVENTS (default 1000000)           events of the consumer memory run
+#   ES_BENCH_RESULTS=file                              also append one JSON object per figure
+# scripts/bench calls it; it builds nothing itself when the binary is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,33 +17,30 @@ if [ ! -x "$bench" ]; then
   cmake --preset release >/dev/null 2>&1 || cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DES_BUILD_TESTS=OFF >/dev/null
   cmake --build "$build" --target es_redis_bench -j "$(nproc)"
 fi
+quick=${ES_BENCH_QUICK:-0}
+runs=${ES_BENCH_RUNS:-$([ "$quick" = 1 ] && echo 1 || echo 3)}
+seconds=${ES_BENCH_SECONDS:-3}
+events=${ES_BENCH_EVENTS:-100000}
+memory_events=${ES_BENCH_MEMORY_EVENTS:-$([ "$quick" = 1 ] && echo 200000 || echo 1000000)}
 
 # shellcheck source=lib/servers.sh
 source scripts/lib/servers.sh
-trap stop_servers EXIT
+work=$(mktemp -d)
+trap 'rm -rf "$work"; stop_servers' EXIT
 start_redis >/dev/null
 port=$ES_TEST_REDIS_PORT
 payload=$(head -c 200 /dev/zero | tr '\0' 'x')
-seconds=${ES_BENCH_SECONDS:-3}
 
 figure() { sed -n "s/^$1=//p"; }
-
-# One JSON object per figure into $ES_BENCH_RESULTS (scripts/bench), when it is set.
-#   result NAME VALUE UNIT CEILING RATIO TARGET MET [EXTRA_JSON_FIELDS]
-result() {
-  [ -n "${ES_BENCH_RESULTS:-}" ] || return 0
-  python3 - "$@" >> "$ES_BENCH_RESULTS" <<'PY'
-import json, sys
-name, value, unit, ceiling, ratio, target, met = sys.argv[1:8]
-extra = json.loads(sys.argv[8]) if len(sys.argv) > 8 else {}
-num = lambda v: None if v in ("", "null") else float(v)
-obj = {"name": name, "value": num(value), "unit": unit, "ceiling": num(ceiling), "ratio": num(ratio),
-       "target": target or None, "met": None if met in ("", "null") else met == "true"}
-obj.update(extra)
-print(json.dumps(obj))
-PY
+# One measurement of one run: rec NAME VALUE UNIT CEILING TARGET [EXTRA_JSON]. The summary at the
+# end takes the median of the runs of each name.
+rec() {
+  python3 -c 'import json, sys
+n, v, u, c, t = sys.argv[1:6]
+d = {"name": n, "value": float(v), "unit": u, "ceiling": float(c) if c else None, "target": t or None}
+d.update(json.loads(sys.argv[6]) if len(sys.argv) > 6 else {})
+print(json.dumps(d))' "$@" >> "$work/runs.jsonl"
 }
-met_if() { python3 -c "print('true' if $1 else 'false')"; }
 
 # redis-benchmark: one connection, pipeline depth P, the same 200-byte XADD.
 ceiling() {
@@ -47,43 +49,99 @@ ceiling() {
     XADD bench-ceiling '*' payload "$payload" | tr '\r' '\n' | sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -n 1
 }
 
-echo "== Redis: pipelined XADD, 200-byte payload, one connection (redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/'))"
-for depth in 16 256; do
-  rb=$(ceiling "$depth")
-  ours=$("$bench" xadd "$port" "$depth" "$seconds" | figure xadd_ops_per_sec)
-  ratio=$(python3 -c "print(f'{$ours / $rb:.2f}')")
-  echo "depth $depth: redis-benchmark -c 1 -P $depth: $rb/s; es::redis exec from $depth coroutines: $ours/s; ratio $ratio"
-  result "redis_xadd_pipelined_depth_$depth" "$ours" "ops/s" "$rb" "$ratio" ">= 0.8" "$(met_if "$ratio >= 0.8")"
-  [ "$depth" = 256 ] && xadd_ceiling=$rb
-  redis-cli -h 127.0.0.1 -p "$port" del bench-ceiling >/dev/null
+# The publish ceiling: redis-benchmark XADDing exactly the entry stream_bus::publish writes (the
+# same twelve fields and sizes) at the same depth, a batch of 100.
+mapfile -d '' envelope_fields < <("$bench" fields "$port")
+publish_ceiling() {
+  redis-benchmark -h 127.0.0.1 -p "$port" -c 1 -P 100 -n 200000 -q XADD bench-ceiling-envelope '*' "${envelope_fields[@]}" |
+    tr '\r' '\n' | sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -n 1
+  redis-cli -h 127.0.0.1 -p "$port" del bench-ceiling-envelope >/dev/null
+}
+
+echo "Redis benchmarks: redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/'), $runs run(s) per figure" >&2
+for run in $(seq 1 "$runs"); do
+  echo "run $run/$runs: pipelined XADD, 200-byte payload, one connection, depths 16 and 256" >&2
+  for depth in 16 256; do
+    rb=$(ceiling "$depth")
+    ours=$("$bench" xadd "$port" "$depth" "$seconds" | figure xadd_ops_per_sec)
+    rec "redis_xadd_pipelined_depth_$depth" "$ours" "ops/s" "$rb" ">= 0.8" "{\"what\": \"es::redis exec from $depth coroutines vs redis-benchmark -c 1 -P $depth\"}"
+    redis-cli -h 127.0.0.1 -p "$port" del bench-ceiling >/dev/null
+  done
+
+  echo "run $run/$runs: stream bus, $events events, 1 and 4 consumers, against a raw XREADGROUP + XACK loop" >&2
+  envelope_ceiling=$(publish_ceiling)
+  raw=$("$bench" raw "$port" "$events" | figure raw_loop_events_per_sec)
+  rec "redis_raw_xreadgroup_xack_loop" "$raw" "events/s" "" "" '{"what": "XREADGROUP COUNT 100 + one XACK per batch, written with es::redis"}'
+  for consumers in 1 4; do
+    out=$("$bench" e2e "$port" "$events" "$consumers")
+    rec "redis_bus_end_to_end_${consumers}_consumers" "$(echo "$out" | figure e2e_events_per_sec)" "events/s" "$raw" ">= 0.6" \
+      "{\"what\": \"stream_bus publish -> handler -> ack, $consumers consumer(s), vs the raw loop\"}"
+    if [ "$consumers" = 1 ]; then
+      rec "redis_bus_publish_batches_of_100" "$(echo "$out" | figure publish_batched_events_per_sec)" "events/s" "$envelope_ceiling" ">= 0.8" \
+        '{"what": "stream_bus::publish in batches of 100 vs redis-benchmark -c 1 -P 100 XADDing the same 12-field entry"}'
+    fi
+  done
+
+  echo "run $run/$runs: publish-to-handler latency at 1,000 and 10,000 events/s for $seconds s" >&2
+  for rate in 1000 10000; do
+    lat=$("$bench" latency "$port" "$rate" "$seconds")
+    for q in p50 p99 p999 max; do
+      target=""
+      [ "$rate" = 1000 ] && [ "$q" = p99 ] && target="<= 1000"
+      rec "latency_${q}_at_$rate" "$(echo "$lat" | figure "latency_${q}_us")" "us" "" "$target" "{\"rate\": $rate}"
+    done
+  done
 done
 
-events=${ES_BENCH_EVENTS:-100000}
-echo "== Redis: stream bus, $events events"
-raw=$("$bench" raw "$port" "$events" | figure raw_loop_events_per_sec)
-echo "raw XREADGROUP COUNT 100 + XACK loop: $raw/s"
-result "redis_raw_xreadgroup_xack_loop" "$raw" "events/s" "" "" "" ""
-for consumers in 1 4; do
-  out=$("$bench" e2e "$port" "$events" "$consumers")
-  e2e=$(echo "$out" | figure e2e_events_per_sec)
-  pub=$(echo "$out" | figure publish_batched_events_per_sec)
-  ratio=$(python3 -c "print(f'{$e2e / $raw:.2f}')")
-  echo "publish (batches of 100): $pub/s; end-to-end publish->handler->ack with $consumers consumer(s): $e2e/s; ratio to raw loop $ratio"
-  result "redis_bus_end_to_end_${consumers}_consumers" "$e2e" "events/s" "$raw" "$ratio" ">= 0.6" "$(met_if "$ratio >= 0.6")"
-  if [ "$consumers" = 1 ]; then
-    pratio=$(python3 -c "print(f'{$pub / ${xadd_ceiling:-$pub}:.2f}')")
-    result "redis_bus_publish_batches_of_100" "$pub" "events/s" "${xadd_ceiling:-}" "$pratio" ">= 0.8" "$(met_if "$pratio >= 0.8")"
-  fi
-done
-for rate in 1000 10000; do
-  lat=$("$bench" latency "$port" "$rate" "$seconds")
-  p50=$(echo "$lat" | figure latency_p50_us) p99=$(echo "$lat" | figure latency_p99_us) pmax=$(echo "$lat" | figure latency_max_us)
-  echo "publish-to-handler latency at $rate events/s: p50 $p50 us, p99 $p99 us, max $pmax us"
-  result "latency_p50_at_$rate" "$p50" "us" "" "" "" "" "{\"rate\": $rate}"
-  if [ "$rate" = 1000 ]; then
-    result "latency_p99_at_$rate" "$p99" "us" "" "" "< 1000 us" "$(met_if "$p99 < 1000")" "{\"rate\": $rate}"
-  else
-    result "latency_p99_at_$rate" "$p99" "us" "" "" "" "" "{\"rate\": $rate}"
-  fi
-  result "latency_max_at_$rate" "$pmax" "us" "" "" "" "" "{\"rate\": $rate}"
-done
+# Memory: one consumer process over $memory_events events while a separate process publishes them.
+echo "consumer memory: $memory_events events through one stream_bus consumer (publisher in its own process)" >&2
+prefix="bench-memory-$$"
+"$bench" feed "$port" "$prefix" "$memory_events" &
+feeder=$!
+mem=$("$bench" memory "$port" "$prefix" "$memory_events")
+wait "$feeder"
+warm=$(echo "$mem" | figure memory_rss_after_warm_up_kib)
+samples=$(echo "$mem" | figure memory_samples)
+mib() { python3 -c "print($1 / 1024)"; }
+rec "consumer_rss_growth_after_warm_up" "$(mib "$(echo "$mem" | figure memory_rss_end_kib)")" "MiB" "$(mib "$warm")" "<= 1.05" \
+  "{\"events\": $memory_events, \"what\": \"RSS after all events vs RSS after the first tenth\", \"samples_kib\": \"$samples\"}"
+rec "consumer_peak_rss" "$(mib "$(echo "$mem" | figure memory_peak_rss_kib)")" "MiB" "" "" \
+  "{\"events\": $memory_events, \"events_per_sec\": $(echo "$mem" | figure memory_events_per_sec)}"
+
+python3 - "$work/runs.jsonl" "${ES_BENCH_RESULTS:-}" <<'PY'
+import json, statistics, sys
+by = {}
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    by.setdefault(d["name"], []).append(d)
+print("| figure | value [min–max] | ceiling | ratio | target | met |")
+print("|---|---|---|---|---|---|")
+out = []
+for name, ds in by.items():
+    values = [d["value"] for d in ds]
+    ceilings = [d["ceiling"] for d in ds if d["ceiling"]]
+    ratios = [d["value"] / d["ceiling"] for d in ds if d["ceiling"]]
+    value = statistics.median(values)
+    ceiling = statistics.median(ceilings) if ceilings else None
+    ratio = statistics.median(ratios) if ratios else None  # each run's ratio is measured back to back
+    target, met = ds[0]["target"], None
+    if target:
+        op, bound = target.split()
+        x = ratio if ratio is not None else value
+        met = x >= float(bound) if op == ">=" else x <= float(bound)
+    fig = {k: v for k, v in ds[0].items()}
+    fig.update({"value": round(value, 2), "ceiling": round(ceiling, 2) if ceiling else None,
+                "ratio": round(ratio, 3) if ratio is not None else None, "met": met})
+    if len(values) > 1:
+        fig["spread"] = [round(min(values), 2), round(max(values), 2)]
+        fig["runs"] = len(values)
+    out.append(fig)
+    spread = f" [{min(values):,.0f}–{max(values):,.0f}]" if len(values) > 1 else ""
+    shown = lambda v: "–" if v is None else (f"{v:,.0f}" if abs(v) >= 10 else f"{v:.2f}")
+    print(f"| {name} | {shown(value)} {fig['unit']}{spread} | {shown(ceiling)} | {shown(ratio)} | {target or '–'} | "
+          f"{ {True: 'yes', False: 'no', None: '–'}[met] } |")
+if sys.argv[2]:
+    with open(sys.argv[2], "a") as f:
+        for fig in out:
+            f.write(json.dumps(fig) + "\n")
+PY

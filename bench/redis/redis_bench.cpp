@@ -3,6 +3,10 @@
 //   raw <port> <events>                    XADD N, then a raw XREADGROUP COUNT 100 + XACK loop
 //   e2e <port> <events> <consumers>        stream_bus publish -> handler -> ack
 //   latency <port> <rate> <seconds>        publish-to-handler latency at a fixed publish rate
+//   fields <port>                          prints a published envelope's stream fields, NUL-separated
+//                                          (for redis-benchmark to XADD exactly the same entry)
+//   feed <port> <prefix> <events>          publishes events to the bus under prefix (batches of 100)
+//   memory <port> <prefix> <events>        a stream_bus consumer of those events, sampling its RSS
 // Prints one "key=value" line per figure.
 #include <es/redis/connection.hpp>
 #include <es/redis/stream_bus.hpp>
@@ -20,6 +24,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -167,7 +172,7 @@ awaitable<void> e2e_bench(int events, int consumers)
         std::vector<es::event_envelope> batch;
         for (int j = i; j < std::min(events, i + 100); ++j)
             batch.push_back(bench_event(j));
-        co_await publisher.publish(std::move(batch));
+        co_await publisher.publish(batch);
     }
     auto publish_s = std::chrono::duration<double>(clock_type::now() - p0).count();
     std::atomic<int> handled{0};
@@ -217,7 +222,7 @@ awaitable<void> latency_bench(int rate, int seconds)
         auto e = bench_event(i);
         e.payload["sent_ns"] = clock_type::now().time_since_epoch().count();
         std::vector<es::event_envelope> batch{std::move(e)};
-        co_await bus.publish(std::move(batch));
+        co_await bus.publish(batch);
         auto now = clock_type::now();
         if (next > now)
             co_await sleep_for(next - now);
@@ -226,17 +231,94 @@ awaitable<void> latency_bench(int rate, int seconds)
         co_await sleep_for(1ms);
     std::sort(samples.begin(), samples.end());
     auto at = [&](double q) { return samples[static_cast<std::size_t>(q * double(samples.size() - 1))]; };
-    std::printf("latency_rate=%d\nlatency_p50_us=%.0f\nlatency_p99_us=%.0f\nlatency_max_us=%.0f\n", rate, at(0.5), at(0.99),
-                samples.back());
+    std::printf("latency_rate=%d\nlatency_p50_us=%.0f\nlatency_p99_us=%.0f\nlatency_p999_us=%.0f\nlatency_max_us=%.0f\n",
+                rate, at(0.5), at(0.99), at(0.999), samples.back());
     co_await es::redis::xtrim_maxlen(bus.redis(), bus.stream_name(), 0, false);
     co_await bus.shutdown(1s);
+}
+// The fields stream_bus::publish writes for one bench event, read back from the server.
+awaitable<void> print_fields()
+{
+    auto prefix = unique("bench-fields");
+    es::redis::stream_bus bus(bus_config(prefix));
+    std::vector<es::event_envelope> one{bench_event(1)};
+    co_await bus.publish(one);
+    auto entries = co_await es::redis::xrange(bus.redis(), bus.stream_name(), "-", "+", 1);
+    for (auto const& [field, value] : entries.at(0).fields) {
+        std::fwrite(field.data(), 1, field.size() + 1, stdout);  // with the terminating NUL
+        std::fwrite(value.data(), 1, value.size() + 1, stdout);
+    }
+    co_await es::redis::xtrim_maxlen(bus.redis(), bus.stream_name(), 0, false);
+    co_await bus.shutdown(1s);
+}
+
+// The memory benchmark's publisher: a process of its own, so that the consumer's RSS is its own.
+awaitable<void> feed(std::string prefix, int events)
+{
+    es::redis::stream_bus publisher(bus_config(std::move(prefix)));
+    for (int i = 0; i < events; i += 100) {
+        std::vector<es::event_envelope> batch;
+        for (int j = i; j < std::min(events, i + 100); ++j)
+            batch.push_back(bench_event(j));
+        co_await publisher.publish(batch);
+    }
+    co_await publisher.shutdown(1s);
+}
+
+// KiB from a "VmRSS:" or "VmHWM:" line of /proc/self/status.
+long status_kib(std::string const& field)
+{
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind(field + ":", 0) == 0)
+            return std::atol(line.c_str() + field.size() + 1);
+    return -1;
+}
+
+// A consumer like a service's: stream_bus, one subscription that reads the payload, acks.
+// Samples its RSS twenty times over the run; warm-up is the first tenth of the events.
+awaitable<void> memory_bench(std::string prefix, int events)
+{
+    es::redis::stream_bus bus(bus_config(std::move(prefix)));
+    int handled = 0;
+    std::int64_t checksum = 0;
+    bus.subscribe("BenchEvent", [&](es::event_envelope const& e) -> awaitable<void> {
+        checksum += e.payload.at("n").to_number<std::int64_t>();
+        ++handled;
+        co_return;
+    });
+    auto const start = clock_type::now();
+    co_await bus.start();
+    int const step = std::max(1, events / 20);
+    int const warm_up = std::max(1, events / 10);
+    long rss_after_warm_up = -1;
+    std::string samples;
+    for (int next = step; handled < events || next <= events;) {
+        if (handled >= next) {
+            auto const rss = status_kib("VmRSS");
+            if (rss_after_warm_up < 0 && next >= warm_up)
+                rss_after_warm_up = rss;
+            samples += (samples.empty() ? "" : ",") + std::to_string(next) + ":" + std::to_string(rss);
+            next += step;
+            continue;
+        }
+        co_await sleep_for(2ms);
+    }
+    auto const elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
+    std::printf("memory_events=%d\nmemory_events_per_sec=%.0f\nmemory_rss_after_warm_up_kib=%ld\n"
+                "memory_rss_end_kib=%ld\nmemory_peak_rss_kib=%ld\nmemory_samples=%s\nmemory_checksum=%lld\n",
+                handled, handled / elapsed, rss_after_warm_up, status_kib("VmRSS"), status_kib("VmHWM"),
+                samples.c_str(), static_cast<long long>(checksum));
+    co_await es::redis::xtrim_maxlen(bus.redis(), bus.stream_name(), 0, false);
+    co_await bus.shutdown(2s);
 }
 }  // namespace
 
 int main(int argc, char** argv)
 {
     if (argc < 3) {
-        std::fprintf(stderr, "usage: %s xadd|raw|e2e|latency <port> [args]\n", argv[0]);
+        std::fprintf(stderr, "usage: %s xadd|raw|e2e|latency|feed|memory <port> [args]\n", argv[0]);
         return 2;
     }
     spdlog::set_level(spdlog::level::warn);
@@ -248,6 +330,9 @@ int main(int argc, char** argv)
                            : mode == "raw"     ? raw_bench(arg(3, 100000))
                            : mode == "e2e"     ? e2e_bench(arg(3, 100000), arg(4, 1))
                            : mode == "latency" ? latency_bench(arg(3, 1000), arg(4, 3))
+                           : mode == "fields"  ? print_fields()
+                           : mode == "feed"    ? feed(argc > 3 ? argv[3] : "bench-memory", arg(4, 1'000'000))
+                           : mode == "memory"  ? memory_bench(argc > 3 ? argv[3] : "bench-memory", arg(4, 1'000'000))
                                                : throw std::invalid_argument("unknown mode " + mode);
     int rc = 0;
     asio::co_spawn(ioc, std::move(task), [&](std::exception_ptr e) {

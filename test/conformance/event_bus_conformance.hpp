@@ -74,7 +74,7 @@ TYPED_TEST_P(EventBusConformance, TypeSubscriberReceivesOnlyItsType)
         {
             std::vector<event_envelope> batch{this->envelope(this->type_a_, 1), this->envelope(this->type_b_, 2),
                                       this->envelope(this->type_a_, 3)};
-            co_await this->bus_->publish(std::move(batch));
+            co_await this->bus_->publish(batch);
         }
         EXPECT_TRUE(co_await eventually([&] { return a.size() >= 2; }));
         co_await sleep_for(std::chrono::milliseconds(50));
@@ -124,7 +124,7 @@ TYPED_TEST_P(EventBusConformance, ObjectSubscriberGetsTheTypesItLists)
         {
             std::vector<event_envelope> batch{this->envelope(this->type_a_, 1), this->envelope(this->type_b_, 2),
                                       this->envelope(this->type_other_, 3)};
-            co_await this->bus_->publish(std::move(batch));
+            co_await this->bus_->publish(batch);
         }
         EXPECT_TRUE(co_await eventually([&] { return p->handled.load() >= 2; }));
         co_await sleep_for(std::chrono::milliseconds(50));
@@ -147,7 +147,7 @@ TYPED_TEST_P(EventBusConformance, FailingHandlerDoesNotStopOthersAndIsCounted)
         co_await this->bus_->start();
         {
             std::vector<event_envelope> batch{this->envelope(this->type_a_, 1), this->envelope(this->type_a_, 2)};
-            co_await this->bus_->publish(std::move(batch));
+            co_await this->bus_->publish(batch);
         }
         EXPECT_TRUE(co_await eventually([&] { return good.size() >= 2; }));
         EXPECT_TRUE(co_await eventually([&] { return this->bus_->stats().handler_failures >= 2; }));
@@ -177,7 +177,7 @@ TYPED_TEST_P(EventBusConformance, SubscriberCountsAndUnsubscribe)
         co_await this->bus_->start();
         {
             std::vector<event_envelope> batch{this->envelope(this->type_a_, 1)};
-            co_await this->bus_->publish(std::move(batch));
+            co_await this->bus_->publish(batch);
         }
         EXPECT_TRUE(co_await eventually([&] { return w.size() >= 1; }));
         co_await sleep_for(std::chrono::milliseconds(50));
@@ -195,7 +195,7 @@ TYPED_TEST_P(EventBusConformance, StatsCountPublishedAndDelivered)
         for (int i = 0; i < 10; ++i)
             {
                 std::vector<event_envelope> batch{this->envelope(this->type_a_, i)};
-                co_await this->bus_->publish(std::move(batch));
+                co_await this->bus_->publish(batch);
             }
         EXPECT_TRUE(co_await eventually([&] { return a.size() >= 10; }));
         EXPECT_TRUE(co_await eventually([&] { return this->bus_->stats().handler_successes >= 10; }));

@@ -73,4 +73,15 @@ void throw_timed_out(std::string_view what, std::chrono::steady_clock::duration 
 }
 }  // namespace detail
 
+std::string exception_message(std::exception_ptr const& e)
+{
+    try {
+        std::rethrow_exception(e);
+    } catch (std::exception const& ex) {
+        return ex.what();
+    } catch (...) {
+        return "unknown exception";
+    }
+}
+
 }  // namespace es

@@ -38,6 +38,19 @@ std::optional<std::uint32_t> event_registry::schema_version(std::string_view eve
     return it->second.version;
 }
 
+result<boost::json::object const*> event_registry::current_payload(event_envelope const& e,
+                                                                  boost::json::object& scratch) const
+{
+    auto it = types_.find(e.event_type);
+    if (it != types_.end() && it->second.version == e.schema_version)
+        return &e.payload;
+    auto upcasted = upcast(e.event_type, e.schema_version, e.payload);
+    if (!upcasted)
+        return upcasted.error();
+    scratch = std::move(*upcasted);
+    return &scratch;
+}
+
 result<boost::json::object> event_registry::upcast(std::string_view event_type, std::uint32_t version,
                                                    boost::json::object payload) const
 {

@@ -24,7 +24,7 @@ bool wants(std::vector<std::string> const& types, std::string_view event_type)
 }
 }  // namespace
 
-awaitable<void> in_memory_event_bus::publish(std::vector<event_envelope> events)
+awaitable<void> in_memory_event_bus::publish(std::span<event_envelope const> events)
 {
     published_ += events.size();
     // The snapshot keeps handlers alive even if someone unsubscribes meanwhile.
@@ -45,16 +45,9 @@ awaitable<void> in_memory_event_bus::publish(std::vector<event_envelope> events)
                 continue;
             }
             ++failures_;
-            std::string why = "unknown exception";
-            try {
-                std::rethrow_exception(failure);
-            } catch (std::exception const& ex) {
-                why = ex.what();
-            } catch (...) {
-            }
             log_->error("in-memory bus: subscription {}{} failed on {} #{} of '{}' (event {}): {}", h->id,
                         h->sub.name.empty() ? "" : " (" + h->sub.name + ")", event.event_type, event.stream_version,
-                        event.stream_id, to_string(event.event_id), why);
+                        event.stream_id, to_string(event.event_id), exception_message(failure));
         }
     }
 }

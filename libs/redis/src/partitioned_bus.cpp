@@ -76,17 +76,6 @@ end
 return n
 )lua");
 
-std::string exception_text(std::exception_ptr e)
-{
-    try {
-        std::rethrow_exception(e);
-    } catch (std::exception const& x) {
-        return x.what();
-    } catch (...) {
-        return "unknown exception";
-    }
-}
-
 void add_stats(bus_stats& to, bus_stats const& from)
 {
     to.delivered += from.delivered;
@@ -441,20 +430,17 @@ std::uint32_t partitioned_bus::partition_of(std::string_view stream_id) const no
     return partition_of(stream_id, state_->cfg.partitions);
 }
 
-awaitable<void> partitioned_bus::publish(std::vector<event_envelope> events)
+awaitable<void> partitioned_bus::publish(std::span<event_envelope const> events)
 {
     if (events.empty())
         co_return;
     auto s = state_;
     std::map<std::uint32_t, std::vector<event_envelope>> by_partition;
-    for (auto& e : events) {
-        auto p = partition_of(e.stream_id);
-        by_partition[p].push_back(std::move(e));
-    }
+    for (auto const& e : events)
+        by_partition[partition_of(e.stream_id)].push_back(e);
     for (auto& [p, batch] : by_partition) {
-        auto n = batch.size();
-        co_await s->publishers[p]->publish(std::move(batch));
-        s->published += n;
+        co_await s->publishers[p]->publish(batch);
+        s->published += batch.size();
     }
 }
 
@@ -548,7 +534,7 @@ awaitable<void> partitioned_bus::start()
     asio::co_spawn(s->strand, std::move(first), [s](std::exception_ptr e) {
         s->loop_running = false;
         if (e)
-            s->log->error("partitioned bus '{}': lease loop ended: {}", s->cfg.stream_prefix, exception_text(e));
+            s->log->error("partitioned bus '{}': lease loop ended: {}", s->cfg.stream_prefix, exception_message(e));
     });
     // Wait for the first heartbeat (a round counts live consumers before anything else).
     auto deadline = clock::now() + s->cfg.lease_ttl;

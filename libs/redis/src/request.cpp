@@ -3,6 +3,7 @@
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <new>
 
@@ -15,9 +16,8 @@ std::string upper(std::string_view s)
     return out;
 }
 
-bool is_blocking(std::span<std::string_view const> argv)
+bool is_blocking(std::string_view name, std::span<std::string_view const> argv)
 {
-    auto name = upper(argv[0]);
     if (name == "XREAD" || name == "XREADGROUP") {
         return std::any_of(argv.begin() + 1, argv.end(), [](std::string_view a) { return upper(a) == "BLOCK"; });
     }
@@ -31,25 +31,38 @@ request& request::push_argv(std::span<std::string_view const> argv)
 {
     if (argv.empty())
         return *this;
-    std::vector<char const*> ptrs;
-    std::vector<std::size_t> lens;
-    ptrs.reserve(argv.size());
-    lens.reserve(argv.size());
-    for (auto a : argv) {
-        ptrs.push_back(a.data());
-        lens.push_back(a.size());
+    // Most commands have a few dozen arguments at most: keep their pointers on the stack.
+    constexpr std::size_t on_stack = 32;
+    std::array<char const*, on_stack> ptr_buf;
+    std::array<std::size_t, on_stack> len_buf;
+    std::vector<char const*> ptr_heap;
+    std::vector<std::size_t> len_heap;
+    char const** ptrs = ptr_buf.data();
+    std::size_t* lens = len_buf.data();
+    if (argv.size() > on_stack) {
+        ptr_heap.resize(argv.size());
+        len_heap.resize(argv.size());
+        ptrs = ptr_heap.data();
+        lens = len_heap.data();
     }
-    char* formatted = nullptr;
-    int n = redisFormatCommandArgv(&formatted, static_cast<int>(argv.size()), ptrs.data(), lens.data());
+    for (std::size_t i = 0; i < argv.size(); ++i) {
+        ptrs[i] = argv[i].data();
+        lens[i] = argv[i].size();
+    }
+    // The sds variant: redisFormatCommandArgv writes every "$<len>" header with sprintf, which
+    // topped the profile of publishing envelopes of a dozen fields; sdscatfmt is hiredis' own.
+    sds formatted = nullptr;
+    int n = redisFormatSdsCommandArgv(&formatted, static_cast<int>(argv.size()), ptrs, lens);
     if (n < 0 || formatted == nullptr)
         throw std::bad_alloc();
     payload_.append(formatted, static_cast<std::size_t>(n));
-    redisFreeCommand(formatted);
+    redisFreeSdsCommand(formatted);
+    auto name = upper(argv[0]);
+    blocking_ = blocking_ || is_blocking(name, argv);
     if (commands_ == 0)
-        first_ = upper(argv[0]);
-    last_ = upper(argv[0]);
+        first_ = name;
+    last_ = std::move(name);
     ++commands_;
-    blocking_ = blocking_ || is_blocking(argv);
     return *this;
 }
 

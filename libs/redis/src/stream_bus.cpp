@@ -47,17 +47,6 @@ namespace detail {
 namespace {
 using clock = std::chrono::steady_clock;
 
-std::string exception_text(std::exception_ptr const& e)
-{
-    try {
-        std::rethrow_exception(e);
-    } catch (std::exception const& ex) {
-        return ex.what();
-    } catch (...) {
-        return "unknown exception";
-    }
-}
-
 awaitable<void> sleep(std::chrono::milliseconds d)
 {
     asio::steady_timer t(co_await asio::this_coro::executor, d);
@@ -194,7 +183,7 @@ struct bus_state : std::enable_shared_from_this<bus_state> {
         auto conn = std::make_shared<connection>(ex, c);
         asio::co_spawn(ex, conn->run(), [log = log, where = c.endpoint()](std::exception_ptr e) {
             if (e)
-                log->error("redis bus connection to {} ended: {}", where, exception_text(e));
+                log->error("redis bus connection to {} ended: {}", where, exception_message(e));
         });
         return conn;
     }
@@ -314,7 +303,7 @@ struct bus_state : std::enable_shared_from_this<bus_state> {
             if (failure) {
                 ++handler_failed;
                 all_ok = false;
-                auto why = exception_text(failure);
+                auto why = exception_message(failure);
                 g.last_error[entry.id] = why;
                 log->error("redis bus: handler {}{} failed on {} (entry {} of '{}', group '{}'): {}", h->id,
                            h->sub.name.empty() ? "" : " (" + h->sub.name + ")", env->event_type, entry.id, stream,
@@ -490,7 +479,7 @@ struct bus_state : std::enable_shared_from_this<bus_state> {
             return [self, g, which](std::exception_ptr e) {
                 if (e && !g->stopping)
                     self->log->error("redis bus: {} of group '{}' stopped on an error: {}", which, g->name,
-                                     exception_text(e));
+                                     exception_message(e));
                 if (--g->active_loops == 0)
                     g->running = false;
             };
@@ -596,12 +585,11 @@ stream_bus::~stream_bus()
         state_->shared->cancel();
 }
 
-awaitable<void> stream_bus::publish(std::vector<event_envelope> events)
+awaitable<void> stream_bus::publish(std::span<event_envelope const> events)
 {
     if (events.empty())
         co_return;
     auto s = state_;
-    co_await s->bind();
     co_await s->bind();
     request req;
     xadd_options opts;
@@ -968,7 +956,7 @@ awaitable<std::size_t> stream_bus::replay(std::string from_id, std::size_t count
             if (failure) {
                 ++s->handler_failed;
                 s->log->error("redis bus: replay of {} to handler {} failed: {}", stored.message_id, h->id,
-                              detail::exception_text(failure));
+                              exception_message(failure));
             } else {
                 ++s->handler_ok;
             }

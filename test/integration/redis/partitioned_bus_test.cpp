@@ -89,13 +89,13 @@ awaitable<void> publish_interleaved(redis::partitioned_bus& bus, std::string con
         for (int a = 0; a < aggregates; ++a) {
             batch.push_back(test_envelope("Tick", n, aggregate_name(prefix, a)));
             if (batch.size() == 10) {
-                co_await bus.publish(std::move(batch));
+                co_await bus.publish(batch);
                 batch.clear();
             }
         }
     }
     if (!batch.empty())
-        co_await bus.publish(std::move(batch));
+        co_await bus.publish(batch);
 }
 
 bool strictly_increasing(std::vector<int> const& v)

@@ -19,6 +19,28 @@ TEST(Timestamp, FormatsAndParsesWithMicroseconds)
     EXPECT_FALSE(parse_timestamp("2026-11-18T11:06:40.12x4Z").has_value());
 }
 
+TEST(Timestamp, HandlesCalendarEdgesAndRejectsImpossibleDates)
+{
+    using std::chrono::microseconds;
+    EXPECT_EQ(format_timestamp(timestamp{microseconds(0)}), "1970-01-01T00:00:00.000000Z");
+    EXPECT_EQ(format_timestamp(timestamp{microseconds(-1)}), "1969-12-31T23:59:59.999999Z");
+    EXPECT_EQ(parse_timestamp("1969-12-31T23:59:59.999999Z").value(), timestamp{microseconds(-1)});
+    auto leap = parse_timestamp("2024-02-29T12:00:00.5Z");
+    ASSERT_TRUE(leap.has_value());
+    EXPECT_EQ(format_timestamp(*leap), "2024-02-29T12:00:00.500000Z");
+    EXPECT_FALSE(parse_timestamp("2023-02-29T12:00:00Z").has_value());
+    EXPECT_FALSE(parse_timestamp("2026-11-31T00:00:00Z").has_value());
+    EXPECT_FALSE(parse_timestamp("2026-11-18T24:00:00Z").has_value());
+    EXPECT_FALSE(parse_timestamp("2026-11-18 11:06:40Z").has_value());
+    EXPECT_FALSE(parse_timestamp("2026-11-18T11:06:40").has_value());
+    EXPECT_FALSE(parse_timestamp("+026-11-18T11:06:40Z").has_value());
+    // Every value in a wide range survives the round trip (one step of ~1.3 days and a bit).
+    for (std::int64_t us = -2'000'000'000'000'000; us < 4'000'000'000'000'000; us += 113'456'789'012) {
+        timestamp const t{microseconds(us)};
+        ASSERT_EQ(parse_timestamp(format_timestamp(t)).value(), t) << format_timestamp(t);
+    }
+}
+
 TEST(Uuid, ParsesCanonicalFormOnly)
 {
     auto id = new_event_id();

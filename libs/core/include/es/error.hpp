@@ -11,6 +11,7 @@
 #include <boost/system/system_error.hpp>
 
 #include <cstdint>
+#include <exception>
 #include <string>
 
 namespace es {
@@ -103,5 +104,9 @@ inline failure make_failure(errc code, std::string message)
 {
     return failure{make_error_code(code), std::move(message)};
 }
+
+/// what() of the exception `e` holds, or "unknown exception" when it is not a std::exception;
+/// for logging a failure caught with catch (...).
+std::string exception_message(std::exception_ptr const& e);
 
 }  // namespace es

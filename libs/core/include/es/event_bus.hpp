@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,8 +46,9 @@ class event_bus {
 public:
     virtual ~event_bus() = default;
 
-    /// Publishes stored events, in order.
-    virtual awaitable<void> publish(std::vector<event_envelope> events) = 0;
+    /// Publishes stored events, in order. The bus only reads them: `events` must stay alive until
+    /// the returned awaitable completes (it does when the call is co_awaited at once).
+    virtual awaitable<void> publish(std::span<event_envelope const> events) = 0;
 
     /// Adds a subscription; subscribe before start() on buses that consume from a server.
     virtual subscription_id add_subscription(subscription s) = 0;

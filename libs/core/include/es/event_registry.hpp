@@ -119,7 +119,8 @@ public:
     template <class Variant>
     result<Variant> try_decode(event_envelope const& e) const
     {
-        auto payload = upcast(e.event_type, e.schema_version, e.payload);
+        boost::json::object upcasted;
+        auto payload = current_payload(e, upcasted);
         if (!payload)
             return payload.error();
         std::optional<result<Variant>> out;
@@ -127,7 +128,7 @@ public:
             using E = typename decltype(t)::type;
             if (out || E::event_type != e.event_type)
                 return;
-            auto decoded = detail::decode_described<E>(*payload, e.event_type);
+            auto decoded = detail::decode_described<E>(**payload, e.event_type);
             if (decoded)
                 out.emplace(Variant(std::move(*decoded)));
             else
@@ -176,6 +177,10 @@ public:
     }
 
 private:
+    // The envelope's own payload when it is at the registered schema version (the common case:
+    // no copy), otherwise the upcasted copy, kept in `scratch`.
+    result<boost::json::object const*> current_payload(event_envelope const& e, boost::json::object& scratch) const;
+
     void add_type(std::string name, std::uint32_t version, std::type_index type);
 
     struct entry {

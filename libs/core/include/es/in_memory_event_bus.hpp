@@ -18,7 +18,7 @@ public:
     in_memory_event_bus();
     ~in_memory_event_bus() override;
 
-    awaitable<void> publish(std::vector<event_envelope> events) override;
+    awaitable<void> publish(std::span<event_envelope const> events) override;
     subscription_id add_subscription(subscription s) override;
     bool unsubscribe(subscription_id id) override;
     std::size_t subscriber_count(std::string_view event_type) const override;

@@ -4,7 +4,7 @@
 
 #include <boost/uuid/uuid.hpp>
 
-#include <map>
+#include <deque>
 #include <mutex>
 #include <unordered_map>
 
@@ -35,8 +35,9 @@ private:
     };
 
     mutable std::mutex mutex_;
-    std::vector<event_envelope> log_;                                   // index = position - 1
-    std::map<std::string, std::vector<std::size_t>, std::less<>> streams_;  // stream -> indexes into log_
+    // A deque, not a vector: growing it never moves the stored envelopes.
+    std::deque<event_envelope> log_;  // index = position - 1
+    std::unordered_map<std::string, std::vector<std::size_t>> streams_;  // stream -> indexes into log_
     std::unordered_map<boost::uuids::uuid, std::size_t, id_hash> ids_;  // event id -> index into log_
 };
 

@@ -88,7 +88,7 @@ public:
     // ---- event_bus ------------------------------------------------------------------------------
     /// Sends each event to its partition, keeping the batch's order within each partition: one
     /// round trip per partition touched (see stream_bus::publish).
-    awaitable<void> publish(std::vector<event_envelope> events) override;
+    awaitable<void> publish(std::span<event_envelope const> events) override;
     subscription_id add_subscription(subscription s) override;
     bool unsubscribe(subscription_id id) override;
     std::size_t subscriber_count(std::string_view event_type) const override;

@@ -126,7 +126,7 @@ public:
 
     // ---- event_bus ------------------------------------------------------------------------------
     /// Appends the batch in one round trip (pipelined XADDs, or MULTI/EXEC with atomic_publish).
-    awaitable<void> publish(std::vector<event_envelope> events) override;
+    awaitable<void> publish(std::span<event_envelope const> events) override;
     /// Subscribes in the primary consumer group.
     subscription_id add_subscription(subscription s) override;
     bool unsubscribe(subscription_id id) override;
