@@ -1,5 +1,8 @@
 #include <es/event.hpp>
 
+#include <es/detail/json.hpp>
+
+#include <boost/json/parser.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/uuid/random_generator.hpp>
 #include <boost/uuid/uuid_io.hpp>
@@ -293,3 +296,26 @@ result<event_envelope> envelope_from_json(boost::json::value const& v)
 }
 
 }  // namespace es
+
+namespace es::detail {
+
+boost::json::value parse_json(std::string_view text, boost::system::error_code& ec)
+{
+    thread_local boost::json::parser parser;
+    parser.reset();
+    parser.write(text.data(), text.size(), ec);
+    if (ec)
+        return nullptr;
+    return parser.release();
+}
+
+boost::json::value parse_json(std::string_view text)
+{
+    boost::system::error_code ec;
+    auto v = parse_json(text, ec);
+    if (ec)
+        throw boost::system::system_error(ec, "JSON");
+    return v;
+}
+
+}  // namespace es::detail

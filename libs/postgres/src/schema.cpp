@@ -2,11 +2,11 @@
 // only text spliced into SQL is the schema name, validated and quoted (database.cpp).
 #include "detail.hpp"
 
+#include <es/detail/json.hpp>
 #include <es/error.hpp>
 #include <es/log.hpp>
 #include <es/postgres/database.hpp>
 
-#include <boost/json/parse.hpp>
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 
@@ -461,12 +461,12 @@ event_envelope decode_event(pqxx::row const& row)
     e.schema_version = static_cast<std::uint32_t>(row[5].as<long long>());
     e.aggregate_type = row[6].as<std::string>();
     e.aggregate_id = row[7].as<std::string>();
-    auto payload = boost::json::parse(std::string_view(row[8].c_str(), row[8].size()));
+    auto payload = es::detail::parse_json(std::string_view(row[8].c_str(), row[8].size()));
     if (!payload.is_object())
         throw error(errc::malformed_event, "event at position " + std::to_string(e.global_position) +
                                                " of stream " + quoted(e.stream_id) + ": the payload is not a JSON object");
     e.payload = std::move(payload.get_object());
-    e.metadata = metadata_from_json(boost::json::parse(std::string_view(row[9].c_str(), row[9].size()))).value();
+    e.metadata = metadata_from_json(es::detail::parse_json(std::string_view(row[9].c_str(), row[9].size()))).value();
     e.occurred_at = timestamp(std::chrono::microseconds(row[10].as<long long>()));
     e.recorded_at = timestamp(std::chrono::microseconds(row[11].as<long long>()));
     return e;

@@ -1,6 +1,7 @@
 #include "stream_bus_codec.hpp"
 
-#include <boost/json/parse.hpp>
+#include <es/detail/json.hpp>
+
 #include <boost/json/serialize.hpp>
 
 #include <charconv>
@@ -85,7 +86,7 @@ result<event_envelope> decode_envelope(stream_entry const& entry)
             seen |= name == "occurred_at" ? f_occ : f_rec;
         } else if (name == "metadata" || name == "payload") {
             boost::system::error_code ec;
-            auto v = boost::json::parse(value, ec);
+            auto v = es::detail::parse_json(value, ec);
             if (ec)
                 return bad("field '" + name + "' is not JSON (" + ec.message() + ")");
             if (name == "metadata") {

@@ -47,7 +47,7 @@ awaitable<std::vector<stream_messages>> xreadgroup(connection& c, std::string gr
     if (opts.block)
         req.timeout = *opts.block + c.get_config().command_timeout;
     auto r = co_await one(c, req);
-    co_return value_or_throw(decode_xread(r));
+    co_return value_or_throw(decode_xread(std::move(r)));
 }
 
 awaitable<std::int64_t> xack(connection& c, std::string key, std::string group, std::vector<std::string> ids)
@@ -65,7 +65,7 @@ awaitable<xautoclaim_result> xautoclaim(connection& c, std::string key, std::str
     request req;
     push_xautoclaim(req, key, group, consumer, min_idle, cursor, count);
     auto r = co_await one(c, req);
-    co_return value_or_throw(decode_xautoclaim(r));
+    co_return value_or_throw(decode_xautoclaim(std::move(r)));
 }
 
 awaitable<std::vector<stream_entry>> xclaim(connection& c, std::string key, std::string group, std::string consumer,
@@ -74,7 +74,7 @@ awaitable<std::vector<stream_entry>> xclaim(connection& c, std::string key, std:
     request req;
     push_xclaim(req, key, group, consumer, min_idle, ids);
     auto r = co_await one(c, req);
-    co_return value_or_throw(decode_entries(r, "XCLAIM " + key));
+    co_return value_or_throw(decode_entries(std::move(r), "XCLAIM " + key));
 }
 
 awaitable<pending_summary> xpending_summary(connection& c, std::string key, std::string group)
@@ -133,7 +133,7 @@ awaitable<std::vector<stream_entry>> xrange(connection& c, std::string key, std:
         req.push("XRANGE", key, start, end);
     req.idempotent = true;
     auto r = co_await one(c, req);
-    co_return value_or_throw(decode_entries(r, "XRANGE " + key));
+    co_return value_or_throw(decode_entries(std::move(r), "XRANGE " + key));
 }
 
 awaitable<std::vector<stream_entry>> xrevrange(connection& c, std::string key, std::string end, std::string start,
@@ -146,7 +146,7 @@ awaitable<std::vector<stream_entry>> xrevrange(connection& c, std::string key, s
         req.push("XREVRANGE", key, end, start);
     req.idempotent = true;
     auto r = co_await one(c, req);
-    co_return value_or_throw(decode_entries(r, "XREVRANGE " + key));
+    co_return value_or_throw(decode_entries(std::move(r), "XREVRANGE " + key));
 }
 
 namespace {

@@ -72,34 +72,52 @@ std::uint64_t count(reply const& r, std::string_view what)
     return static_cast<std::uint64_t>(v);
 }
 
-stream_entry entry(reply const& r)
+// A string of the reply: moved out when the reply is ours to consume (Reply = reply), copied
+// when it is const. Entries are the bulk of what a consumer reads, so XREADGROUP, XAUTOCLAIM and
+// XRANGE replies are consumed.
+template <class Reply>
+std::string take_string(Reply& r, std::string_view what)
 {
-    auto const& a = array_of(r, 2, "stream entry");
+    auto const& s = string(r, what);
+    if constexpr (std::is_const_v<Reply>)
+        return s;
+    else
+        return std::move(r.str);
+}
+
+template <class Reply>
+stream_entry entry(Reply& r)
+{
+    array_of(r, 2, "stream entry");
+    auto& a = r.elements;
     stream_entry e;
-    e.id = string(a[0], "entry id");
+    e.id = take_string(a[0], "entry id");
     if (!parse_stream_id(e.id))
         shape("entry id '" + e.id.substr(0, 40) + "' is not a stream id");
     if (a[1].is_nil()) {
         e.deleted = true;
         return e;
     }
-    auto const& f = array(a[1], "entry fields");
+    array(a[1], "entry fields");
+    auto& f = a[1].elements;
     if (f.size() % 2 != 0)
         shape("entry fields should come in name/value pairs, got " + std::to_string(f.size()) + " elements");
     e.fields.reserve(f.size() / 2);
-    for (std::size_t i = 0; i < f.size(); i += 2)
-        e.fields.emplace_back(string(f[i], "field name"), string(f[i + 1], "field value"));
+    for (std::size_t i = 0; i < f.size(); i += 2) {
+        auto name = take_string(f[i], "field name");
+        e.fields.emplace_back(std::move(name), take_string(f[i + 1], "field value"));
+    }
     return e;
 }
 
-std::vector<stream_entry> entries(reply const& r)
+template <class Reply>
+std::vector<stream_entry> entries(Reply& r)
 {
     std::vector<stream_entry> out;
     if (r.is_nil())
         return out;
-    auto const& a = array(r, "entry list");
-    out.reserve(a.size());
-    for (auto const& e : a)
+    out.reserve(array(r, "entry list").size());
+    for (auto& e : r.elements)
         out.push_back(entry(e));
     return out;
 }
@@ -285,34 +303,37 @@ result<void> decode_ok(reply const& r, std::string_view command)
     return {};
 }
 
-result<stream_entry> decode_entry(reply const& r, std::string_view command)
+result<stream_entry> decode_entry(reply r, std::string_view command)
 {
     return decode<stream_entry>(command, [&] { return entry(r); });
 }
 
-result<std::vector<stream_entry>> decode_entries(reply const& r, std::string_view command)
+result<std::vector<stream_entry>> decode_entries(reply r, std::string_view command)
 {
     return decode<std::vector<stream_entry>>(command, [&] { return entries(r); });
 }
 
-result<std::vector<stream_messages>> decode_xread(reply const& r)
+result<std::vector<stream_messages>> decode_xread(reply r)
 {
     return decode<std::vector<stream_messages>>("XREADGROUP", [&] {
         std::vector<stream_messages> out;
         if (r.is_nil())
             return out;
-        for (auto const& s : array(r, "the reply")) {
-            auto const& pair = array_of(s, 2, "a stream's part of the reply");
-            out.push_back({string(pair[0], "stream name"), entries(pair[1])});
+        array(r, "the reply");
+        for (auto& s : r.elements) {
+            array_of(s, 2, "a stream's part of the reply");
+            auto name = take_string(s.elements[0], "stream name");
+            out.push_back({std::move(name), entries(s.elements[1])});
         }
         return out;
     });
 }
 
-result<xautoclaim_result> decode_xautoclaim(reply const& r)
+result<xautoclaim_result> decode_xautoclaim(reply r)
 {
     return decode<xautoclaim_result>("XAUTOCLAIM", [&] {
-        auto const& a = array(r, "the reply");
+        array(r, "the reply");
+        auto& a = r.elements;
         if (a.size() != 2 && a.size() != 3)
             shape("the reply should have 2 or 3 elements, got " + std::to_string(a.size()));
         xautoclaim_result out;

@@ -224,6 +224,7 @@ TEST(RedisConnection, ClientKillFailsWrittenRequestsUnlessIdempotentAndReconnect
         auto ex = co_await asio::this_coro::executor;
         std::string blpop_error, get_result = "(none)";
         std::atomic<int> done{0};
+        auto const sent_before = conn->stats().commands_sent;
         // In flight when the connection is killed: a non-idempotent BLPOP, and behind it an
         // idempotent GET that must be re-sent after the reconnect.
         asio::co_spawn(ex, [&]() -> awaitable<void> {
@@ -248,7 +249,10 @@ TEST(RedisConnection, ClientKillFailsWrittenRequestsUnlessIdempotentAndReconnect
             get_result = r.at(0).is_nil() ? "nil" : r.at(0).str;
             ++done;
         }, asio::detached);
-        co_await sleep_for(100ms);
+        // Kill only once both are on the wire (a fixed sleep raced with a loaded machine).
+        auto* c = conn.get();
+        EXPECT_TRUE(co_await eventually([c, sent_before] { return c->stats().commands_sent >= sent_before + 2; }));
+        co_await sleep_for(20ms);
         request kill;
         kill.push("CLIENT", "KILL", "ID", id);
         co_await admin->call(kill);

@@ -123,12 +123,14 @@ void push_xpending_range(request& req, std::string_view key, std::string_view gr
 result<std::string> decode_string(reply const& r, std::string_view command);
 result<std::int64_t> decode_integer(reply const& r, std::string_view command);
 result<void> decode_ok(reply const& r, std::string_view command);
-result<stream_entry> decode_entry(reply const& r, std::string_view command);
+// The decoders of entries take the reply by value and move its strings into the entries: pass a
+// reply you no longer need with std::move.
+result<stream_entry> decode_entry(reply r, std::string_view command);
 /// XRANGE, XREVRANGE, XCLAIM.
-result<std::vector<stream_entry>> decode_entries(reply const& r, std::string_view command);
+result<std::vector<stream_entry>> decode_entries(reply r, std::string_view command);
 /// XREAD, XREADGROUP (nil: nothing arrived within BLOCK).
-result<std::vector<stream_messages>> decode_xread(reply const& r);
-result<xautoclaim_result> decode_xautoclaim(reply const& r);
+result<std::vector<stream_messages>> decode_xread(reply r);
+result<xautoclaim_result> decode_xautoclaim(reply r);
 result<pending_summary> decode_xpending_summary(reply const& r);
 result<std::vector<pending_entry>> decode_xpending_range(reply const& r);
 result<stream_info_reply> decode_xinfo_stream(reply const& r);
