@@ -70,6 +70,9 @@ for run in $(seq 1 "$runs"); do
   "$bench_bin" --seconds "$seconds" --schema bench --group-commit "$group_writers" >> "$work/store.jsonl"
   tps=$(pgbench 1 "$group_pgbench_clients" "$seconds")
   echo "{\"name\": \"append_1ev_${group_writers}streams_group_commit\", \"pgbench_tps\": $tps, \"events_per_call\": 1}" >> "$work/pgbench.jsonl"
+  if [ "$quick" != 1 ]; then  # how group commit scales with the number of writers (a plot, no target)
+    for w in 16 256; do "$bench_bin" --seconds "$seconds" --schema bench --group-commit "$w" >> "$work/store.jsonl"; done
+  fi
   echo "run $run/$runs: appends of 1 and 10 events, 1 and 16 writers" >&2
   for per_call in 1 10; do
     for clients in 1 16; do
@@ -130,7 +133,7 @@ growth = [json.loads(l) for l in open(sys.argv[7]) if l.startswith("{")]
 results_path = sys.argv[8]
 results = []
 
-def result(name, value, unit, ceiling=None, target=None, higher_is_better=True):
+def result(name, value, unit, ceiling=None, target=None, what=None, spread_of=None):
     """One machine-readable figure; target is a ratio to the ceiling when there is one."""
     ratio = value / ceiling if ceiling else None
     met = None
@@ -138,9 +141,14 @@ def result(name, value, unit, ceiling=None, target=None, higher_is_better=True):
         op, bound = target.split()
         x = ratio if ratio is not None else value
         met = x >= float(bound) if op == ">=" else x <= float(bound)
-    results.append({"name": name, "value": round(value, 3), "unit": unit,
-                    "ceiling": round(ceiling, 3) if ceiling else None,
-                    "ratio": round(ratio, 3) if ratio is not None else None, "target": target, "met": met})
+    fig = {"name": name, "value": round(value, 3), "unit": unit, "ceiling": round(ceiling, 3) if ceiling else None,
+           "ratio": round(ratio, 3) if ratio is not None else None, "target": target, "met": met}
+    if what:
+        fig["what"] = what
+    if spread_of and spread_of[2] > 1:
+        fig["spread"] = [round(spread_of[0], 1), round(spread_of[1], 1)]
+        fig["runs"] = spread_of[2]
+    results.append(fig)
     return ratio
 
 def spread(values):
@@ -156,27 +164,39 @@ for d in store:
     name, value, unit = d["name"], d["value"], d["unit"]
     lo, hi, n = d["spread"]
     s = f" [{lo:,.0f}–{hi:,.0f}]" if n > 1 else ""
-    if name.endswith("_group_commit"):
+    if name.endswith("_group_commit") and name not in ceil:
+        result(name, value, unit, what=f"{d['writers']} coroutines, one event per append, group commit on "
+               "(how it scales with writers)", spread_of=d["spread"])
+        results[-1]["writers"] = d["writers"]
+        print(f"| {name} (group commit, {d['writers']} writers) | {value:,.0f} {unit}{s} | – | – | – |")
+    elif name.endswith("_group_commit"):
         c = ceil[name]
-        r = result(name, value, unit, c, ">= 5")
+        r = result(name, value, unit, c, ">= 5", f"{d['writers']} coroutines, one event per append, group commit on, "
+                   "vs pgbench 1 event per transaction at 32 clients", d["spread"])
+        results[-1].update({"writers": d["writers"], "pgbench_clients": 32})
         print(f"| {name} (group commit, {d['writers']} writers, one event per append) | {value:,.0f} {unit}{s} | "
               f"{c:,.0f} events/s (pgbench, 1 event per transaction, 32 clients){spread(ceil_runs[name])} | {r:.2f} | >= 5 |")
-        r = result(name + "_vs_copy", value, unit, copy_rate, ">= 0.5")
+        r = result(name + "_vs_copy", value, unit, copy_rate, ">= 0.5",
+                   f"the same group-commit figure vs COPY FROM of {copy_rows:,} rows in one transaction")
         print(f"| {name} vs the bulk ceiling | {value:,.0f} {unit} | {copy_rate:,.0f} events/s (COPY FROM, {copy_rows:,} rows) "
               f"| {r:.2f} | >= 0.5 |")
     elif name in ceil:
         c = ceil[name]
-        r = result(name, value, unit, c, ">= 0.9")
+        r = result(name, value, unit, c, ">= 0.9", f"{d['writers']} writer(s), {d['events_per_call']} event(s) per "
+                   "append, vs pgbench -M prepared running the same INSERT with as many clients", d["spread"])
+        results[-1].update({"writers": d["writers"], "events_per_call": d["events_per_call"], "pgbench_clients": d["writers"]})
         print(f"| {name} | {value:,.0f} {unit}{s} | {c:,.0f} events/s (pgbench){spread(ceil_runs[name])} | {r:.2f} | >= 0.9 |")
     elif name == "read_all":
-        r = result(name, value, unit, read_ceiling)
+        r = result(name, value, unit, read_ceiling, None,
+                   f"read_all of {d['events']:,} events in pages of 1,000 vs COPY TO of the same columns")
         print(f"| {name} ({d['events']:,} events, pages of 1,000) | {value:,.0f} {unit} | {read_ceiling:,.0f} events/s (COPY TO of the same columns) "
               f"| {r:.2f} | – |")
     elif unit == "ms":
-        result(name, value, unit)
+        result(name, value, unit, what={"aggregate_load_10k_no_snapshot": "repository load of a 10,000-event aggregate",
+                                        "aggregate_load_10k_snapshot": "the same with a snapshot at its last version"}.get(name))
         print(f"| {name} | {value:,.1f} ms | – | – | – |")
     else:
-        result(name, value, unit)
+        result(name, value, unit, what="read_stream of a 10,000-event stream" if name == "read_stream_10k" else None)
         extra = f" ({d['ms']:.0f} ms)" if "ms" in d else ""
         print(f"| {name} | {value:,.0f} {unit}{extra} | – | – | – |")
 print(f"| (bulk ceiling) COPY FROM of {copy_rows:,} rows, one transaction | – | {copy_rate:,.0f} events/s | – | – |")
@@ -192,7 +212,10 @@ if growth:
         for d in ds:
             n = d["events_in_table"]
             target = "<= 1.2" if d is not ds[0] and kind == "append_p50" else None
-            r = result(d["name"], d["value"], d["unit"], base if d is not ds[0] else None, target)
+            r = result(d["name"], d["value"], d["unit"], base if d is not ds[0] else None, target,
+                       ("one-event append p50 by one writer" if kind == "append_p50" else "read_stream of 100 events") +
+                       f" with {d['events_in_table']:,} events in the table" +
+                       ("" if d is ds[0] else f", vs the same with {ds[0]['events_in_table']:,}"))
             p99 = f", p99 {d['p99']:,.0f} µs" if "p99" in d else ""
             shown = f"{d['value']:,.0f} µs{p99}" if d["unit"] == "us" else f"{d['value']:,.2f} ms"
             reference = "reference" if d is ds[0] else f"{base:,.2f} (with {ds[0]['events_in_table']:,})"

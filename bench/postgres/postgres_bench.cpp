@@ -89,7 +89,7 @@ es::new_event make_event(int n)
 
 void emit(std::string const& name, double value, std::string const& unit, std::string const& extra = "")
 {
-    std::printf("{\"name\": \"%s\", \"value\": %.1f, \"unit\": \"%s\"%s}\n", name.c_str(), value, unit.c_str(),
+    std::printf("{\"name\": \"%s\", \"value\": %.3f, \"unit\": \"%s\"%s}\n", name.c_str(), value, unit.c_str(),
                 extra.c_str());
     std::fflush(stdout);
 }
