@@ -7,7 +7,7 @@
 #   ES_BENCH_SECONDS=2 ES_BENCH_RUNS=1 scripts/bench-postgres.sh
 #   ES_BENCH_QUICK=1 scripts/bench-postgres.sh       # 1 run of 1 s each, smaller COPY ceiling
 #   ES_BENCH_GROWTH=1 scripts/bench-postgres.sh      # also the growth figures: 100k, 1M, 10M events
-#                                                    # in the table (bulk-loaded; a few minutes)
+#                                                    # in the table (bulk-loaded with COPY; minutes)
 #   ES_BENCH_RESULTS=file scripts/bench-postgres.sh  # also append one JSON object per figure to file:
 #     {"name", "value", "unit", "ceiling", "ratio", "target", "met"} (null where there is none)
 # Each append figure is the median of the runs (spread in brackets); in every run the store and
