@@ -22,8 +22,8 @@ packages=(
   docker-compose
   # the dashboard test: headless Chromium driven through Selenium
   chromium chromium-driver python3-selenium
-  # scripts/bench: plots
-  gnuplot-nox
+  # scripts/bench: plots; bench/core/profile.sh: callgrind
+  gnuplot-nox valgrind
 )
 
 missing=()
