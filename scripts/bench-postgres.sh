@@ -41,7 +41,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"; stop_servers' EXIT
 # The same row as the store writes: same table, indexes, identity position, xid8 default and a
 # payload/metadata of the same size; without the store's version and idempotency checks.
-payload='{"sku": "SKU-100001", "quantity": 2, "price_cents": 1299, "note": "gift wrap please, deliver to the back door; thank you for the quick service!!"}'
+payload='{"sku": "SKU-100001", "quantity": 2, "price_cents": 1299, "note": "gift wrap please, deliver to the back door; thank you for the quick service!! Ring twice; if nobody answers, leave it with the neighbour at number 12."}'
 metadata='{"correlation_id": "3f2c1a9e-5d7b-4c2a-9e1f-0a1b2c3d4e5f", "causation_id": "7d9e8f0a-1b2c-4d3e-8f9a-0b1c2d3e4f5a", "tenant_id": "tenant-1"}'
 cols="stream_id, stream_version, event_id, event_type, schema_version, aggregate_type, aggregate_id, tenant_id, payload, metadata, occurred_at"
 cat > "$work/ev1.sql" <<SQL

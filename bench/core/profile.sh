@@ -6,16 +6,16 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build/release}
 bin="$build/bench/core/bench_core"
-if [ ! -x "$bin" ]; then
-  cmake --preset release >/dev/null
-  cmake --build --preset release --target bench_core
-fi
+[ -f "$build/build.ninja" ] || cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DES_BUILD_TESTS=OFF >/dev/null
+cmake --build "$build" --target bench_core >/dev/null
 command -v valgrind >/dev/null || { echo "profile.sh: valgrind is missing (scripts/install-deps.sh installs it)" >&2; exit 1; }
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 valgrind --tool=callgrind --callgrind-out-file="$out" "$bin" --benchmark_filter=BM_CommandToProjection \
-  --benchmark_min_time=0 --benchmark_repetitions=1 >/dev/null 2>&1
-callgrind_annotate --inclusive=yes "$out" 2>/dev/null | c++filt | python3 -c '
+  --benchmark_min_time=0 --benchmark_repetitions=1 >/dev/null 2>"$out.log" ||
+  { cat "$out.log" >&2; rm -f "$out.log"; exit 1; }
+rm -f "$out.log"
+callgrind_annotate --inclusive=yes --threshold=100 "$out" 2>/dev/null | c++filt | python3 -c '
 import re, sys
 commands = 10000   # BM_CommandToProjection/10000, one iteration
 parts = [

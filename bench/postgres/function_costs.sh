@@ -10,10 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build/release}
 bench_bin="$build/bench/postgres/bench_postgres"
-if [ ! -x "$bench_bin" ]; then
-  cmake --preset release >/dev/null
-  cmake --build --preset release --target bench_postgres
-fi
+[ -f "$build/build.ninja" ] || cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DES_BUILD_TESTS=OFF >/dev/null
+cmake --build "$build" --target bench_postgres >/dev/null
 seconds=${ES_BENCH_SECONDS:-4}
 
 # shellcheck source=../../scripts/lib/servers.sh
@@ -23,7 +21,7 @@ trap 'rm -rf "$work"; stop_servers' EXIT
 start_postgres >/dev/null 2>&1
 "$bench_bin" --schema bench --no-appends --read-all-only >/dev/null 2>&1  # creates the schema
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-psql=("$pg_bin/psql" -h 127.0.0.1 -p "$ES_TEST_PG_PORT" -U postgres -qAt es_test)
+psql=("$pg_bin/psql" -h 127.0.0.1 -p "$ES_TEST_PG_PORT" -U postgres -qAt -v ON_ERROR_STOP=1 es_test)
 
 # The function as the migrations define it, and copies without one part each.
 python3 - libs/postgres/src/schema.cpp > "$work/variants.sql" <<'PY'
@@ -49,7 +47,7 @@ for name, edits in cuts.items():
 PY
 "${psql[@]}" -f "$work/variants.sql"
 
-payload='{"sku": "SKU-100001", "quantity": 2, "price_cents": 1299, "note": "gift wrap please, deliver to the back door; thank you for the quick service!!"}'
+payload='{"sku": "SKU-100001", "quantity": 2, "price_cents": 1299, "note": "gift wrap please, deliver to the back door; thank you for the quick service!! Ring twice; if nobody answers, leave it with the neighbour at number 12."}'
 metadata='{"correlation_id": "3f2c1a9e-5d7b-4c2a-9e1f-0a1b2c3d4e5f", "causation_id": "7d9e8f0a-1b2c-4d3e-8f9a-0b1c2d3e4f5a", "tenant_id": "tenant-1"}'
 event="{\"event_id\": \"' || gen_random_uuid() || '\", \"event_type\": \"ItemAdded\", \"schema_version\": 1, \"aggregate_type\": \"cart\", \"aggregate_id\": \"bench\", \"occurred_at\": \"2026-11-22T04:00:00.000000Z\", \"metadata\": $metadata, \"payload\": $payload}"
 cols="stream_id, stream_version, event_id, event_type, schema_version, aggregate_type, aggregate_id, tenant_id, payload, metadata, occurred_at"
@@ -59,9 +57,12 @@ for f in ae_full ae_no_stream_lock ae_no_global_order ae_no_version_probe; do
   echo "SELECT * FROM bench.$f(gen_random_uuid()::text, 1, 0, ('[$event]')::jsonb, false);" > "$work/new_$f.sql"
   echo "SELECT * FROM bench.$f('own-' || :client_id || '-$f', 0, 0, ('[$event]')::jsonb, false);" > "$work/own_$f.sql"
 done
-tps() {
-  PGOPTIONS='-c synchronous_commit=off' "$pg_bin/pgbench" -h 127.0.0.1 -p "$ES_TEST_PG_PORT" -U postgres -n -M prepared \
-    -c 16 -j 2 -T "$seconds" -f "$1" es_test 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | cut -d. -f1
+tps() {  # a failed run (a client aborted on an error) stops the script with pgbench's message
+  local out
+  out=$(PGOPTIONS='-c synchronous_commit=off' "$pg_bin/pgbench" -h 127.0.0.1 -p "$ES_TEST_PG_PORT" -U postgres -n \
+    -M prepared -c 16 -j 2 -T "$seconds" -f "$1" es_test 2>&1) || { echo "pgbench failed on $1: $out" >&2; exit 1; }
+  if grep -q "aborted" <<<"$out"; then echo "pgbench: clients aborted on $1: $out" >&2; exit 1; fi
+  sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out" | cut -d. -f1
 }
 echo "| what runs per transaction (pgbench, 16 clients, synchronous_commit off) | transactions/s |"
 echo "|---|---|"
@@ -84,4 +85,7 @@ SQL
 t0=$(date +%s.%N)
 "${psql[@]}" -f "$work/groups_off.sql" >/dev/null
 t1=$(date +%s.%N)
-python3 -c "print('\nappend_events_group, 64 one-event appends per call, synchronous_commit off: %.2f ms per call, %.0f us per append' % (($t1 - $t0) * 1000 / 50, ($t1 - $t0) * 1e6 / 3200))"
+stored=$("${psql[@]}" -c "SELECT count(*) FROM bench.events WHERE stream_id LIKE 'group-%'")
+[ "$stored" = 3200 ] || { echo "function_costs.sh: the group calls stored $stored of 3200 events" >&2; exit 1; }
+python3 -c "print('\nappend_events_group, 64 one-event appends per call, synchronous_commit off, as psql sees it'
+               ' (connection and sending the SQL included): %.2f ms per call, %.0f us per append' % (($t1 - $t0) * 1000 / 50, ($t1 - $t0) * 1e6 / 3200))"

@@ -80,7 +80,7 @@ es::new_event make_event(int n)
     e.payload = {{"sku", "SKU-" + std::to_string(100000 + n % 900000)},
                  {"quantity", 1 + n % 5},
                  {"price_cents", 1299},
-                 {"note", "gift wrap please, deliver to the back door; thank you for the quick service!!"}};
+                 {"note", "gift wrap please, deliver to the back door; thank you for the quick service!! Ring twice; if nobody answers, leave it with the neighbour at number 12."}};
     e.metadata.correlation_id = "3f2c1a9e-5d7b-4c2a-9e1f-0a1b2c3d4e5f";
     e.metadata.causation_id = "7d9e8f0a-1b2c-4d3e-8f9a-0b1c2d3e4f5a";
     e.metadata.tenant_id = "tenant-1";
@@ -202,7 +202,8 @@ void bulk_load(es::postgres::database& db, long long target)
                         std::string payload = R"({"sku": "SKU-)" + std::to_string(100000 + g % 900000) +
                                               R"(", "quantity": )" + std::to_string(1 + g % 5) +
                                               R"(, "price_cents": 1299, "note": "gift wrap please, deliver to the )"
-                                              R"(back door; thank you for the quick service!!"})";
+                                              R"(back door; thank you for the quick service!! Ring twice; if nobody )"
+                                              R"(answers, leave it with the neighbour at number 12."})";
                         copy << std::make_tuple("bulk-" + std::to_string(g / 10), g % 10 + 1,
                                                 to_string(es::new_event_id()), std::string("ItemAdded"), 1,
                                                 std::string("cart"), std::string("bench"), std::string("tenant-1"),

@@ -26,6 +26,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -158,7 +159,11 @@ es::event_envelope bench_event(int n)
     e.event_type = "BenchEvent";
     e.aggregate_type = "bench";
     e.aggregate_id = "b-" + std::to_string(n % 100);
-    e.payload = {{"n", n}, {"pad", std::string(120, 'p')}};
+    // About 200 bytes of payload and 140 of metadata, like the PostgreSQL benchmarks' events.
+    e.payload = {{"n", n}, {"pad", std::string(180, 'p')}};
+    e.metadata.correlation_id = "3f2c1a9e-5d7b-4c2a-9e1f-0a1b2c3d4e5f";
+    e.metadata.causation_id = "7d9e8f0a-1b2c-4d3e-8f9a-0b1c2d3e4f5a";
+    e.metadata.tenant_id = "tenant-1";
     return es::make_envelope(e, "bench-" + std::to_string(n % 100), 1, static_cast<std::uint64_t>(n), es::now());
 }
 
@@ -205,6 +210,12 @@ awaitable<void> e2e_bench(int events, int consumers)
     co_await publisher.shutdown(1s);
 }
 
+// Owns its batch for as long as the publish runs (publish() takes a span).
+awaitable<void> publish_owned(es::redis::stream_bus& bus, std::vector<es::event_envelope> batch)
+{
+    co_await bus.publish(batch);
+}
+
 awaitable<void> latency_bench(int rate, int seconds)
 {
     auto prefix = unique("bench-latency");
@@ -218,23 +229,36 @@ awaitable<void> latency_bench(int rate, int seconds)
         co_return;
     });
     co_await bus.start();
+    // Open loop: each event is published at its scheduled time by a coroutine of its own, whether
+    // or not earlier publishes have been answered, and carries that scheduled time, so that a
+    // stall shows as latency instead of slowing the load (no coordinated omission).
+    auto ex = co_await asio::this_coro::executor;
+    bool failed = false;
     auto interval = std::chrono::nanoseconds(1'000'000'000 / rate);
     auto next = clock_type::now();
+    auto const started = next;
     int total = rate * seconds;
-    for (int i = 0; i < total; ++i) {
-        next += interval;
+    for (int i = 0; i < total && !failed; ++i) {
         auto e = bench_event(i);
-        e.payload["sent_ns"] = clock_type::now().time_since_epoch().count();
+        e.payload["sent_ns"] = next.time_since_epoch().count();
         std::vector<es::event_envelope> batch{std::move(e)};
-        co_await bus.publish(batch);
+        asio::co_spawn(ex, publish_owned(bus, std::move(batch)), [&failed](std::exception_ptr p) {
+            if (p)
+                failed = true;
+        });
+        next += interval;
         auto now = clock_type::now();
         if (next > now)
             co_await sleep_for(next - now);
     }
-    while (samples.size() < static_cast<std::size_t>(total))
+    auto const achieved = total / std::chrono::duration<double>(clock_type::now() - started).count();
+    while (samples.size() < static_cast<std::size_t>(total) && !failed)
         co_await sleep_for(1ms);
+    if (failed)
+        throw std::runtime_error("latency benchmark: a publish failed");
     std::sort(samples.begin(), samples.end());
     auto at = [&](double q) { return samples[static_cast<std::size_t>(q * double(samples.size() - 1))]; };
+    std::printf("latency_achieved_rate=%.0f\n", achieved);
     std::printf("latency_rate=%d\nlatency_p50_us=%.0f\nlatency_p99_us=%.0f\nlatency_p999_us=%.0f\nlatency_max_us=%.0f\n",
                 rate, at(0.5), at(0.99), at(0.999), samples.back());
     co_await es::redis::xtrim_maxlen(bus.redis(), bus.stream_name(), 0, false);
@@ -293,6 +317,8 @@ awaitable<void> memory_bench(std::string prefix, int events)
         co_return;
     });
     auto const start = clock_type::now();
+    // A publisher that died must not leave this waiting forever.
+    auto const deadline = start + std::chrono::seconds(60 + events / 1000);
     co_await bus.start();
     int const step = std::max(1, events / 20);
     int const warm_up = std::max(1, events / 10);
@@ -307,6 +333,9 @@ awaitable<void> memory_bench(std::string prefix, int events)
             next += step;
             continue;
         }
+        if (clock_type::now() > deadline)
+            throw std::runtime_error("memory benchmark: only " + std::to_string(handled) + " of " +
+                                     std::to_string(events) + " events arrived before the deadline");
         co_await sleep_for(2ms);
     }
     auto const elapsed = std::chrono::duration<double>(clock_type::now() - start).count();

@@ -44,13 +44,18 @@ int read_digits(std::string_view text, std::size_t at, int width) noexcept
 std::string format_timestamp(timestamp t)
 {
     using namespace std::chrono;
+    // The years 0000-9999 are what the format (and PostgreSQL's timestamptz) can hold; checked on
+    // the raw count first, so that nothing below can overflow.
+    constexpr std::int64_t first_us = -62'167'219'200'000'000;  // 0000-01-01T00:00:00Z
+    constexpr std::int64_t end_us = 253'402'300'800'000'000;    // 10000-01-01T00:00:00Z
+    auto const count = t.time_since_epoch().count();
+    if (count < first_us || count >= end_us)
+        throw error(errc::invalid_argument, "timestamp " + std::to_string(count) +
+                                                " us since 1970 is outside the years 0000-9999 and cannot be formatted");
     auto const day = floor<days>(t);
     year_month_day const ymd{day};
-    auto const in_day = t - day;  // microseconds since midnight, never negative
-    auto const us = in_day.count();
+    auto const us = (t - day).count();  // microseconds since midnight, never negative
     auto const y = static_cast<int>(ymd.year());
-    if (y < 0 || y > 9999)
-        throw error(errc::invalid_argument, "timestamp outside the years 0000-9999 cannot be formatted");
     // YYYY-MM-DDTHH:MM:SS.ffffffZ
     std::string out(27, '\0');
     char* p = out.data();

@@ -435,6 +435,12 @@ awaitable<void> partitioned_bus::publish(std::span<event_envelope const> events)
     if (events.empty())
         co_return;
     auto s = state_;
+    auto const first = partition_of(events.front().stream_id);
+    if (std::all_of(events.begin(), events.end(), [&](auto const& e) { return partition_of(e.stream_id) == first; })) {
+        co_await s->publishers[first]->publish(events);  // the common case (one aggregate's batch): no copies
+        s->published += events.size();
+        co_return;
+    }
     std::map<std::uint32_t, std::vector<event_envelope>> by_partition;
     for (auto const& e : events)
         by_partition[partition_of(e.stream_id)].push_back(e);

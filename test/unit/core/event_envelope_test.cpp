@@ -5,6 +5,8 @@
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
+#include <limits>
+
 using namespace es;
 
 TEST(Timestamp, FormatsAndParsesWithMicroseconds)
@@ -34,6 +36,10 @@ TEST(Timestamp, HandlesCalendarEdgesAndRejectsImpossibleDates)
     EXPECT_FALSE(parse_timestamp("2026-11-18 11:06:40Z").has_value());
     EXPECT_FALSE(parse_timestamp("2026-11-18T11:06:40").has_value());
     EXPECT_FALSE(parse_timestamp("+026-11-18T11:06:40Z").has_value());
+    EXPECT_EQ(format_timestamp(timestamp{microseconds(-62'167'219'200'000'000)}), "0000-01-01T00:00:00.000000Z");
+    EXPECT_EQ(format_timestamp(timestamp{microseconds(253'402'300'799'999'999)}), "9999-12-31T23:59:59.999999Z");
+    EXPECT_THROW(format_timestamp(timestamp{microseconds(253'402'300'800'000'000)}), es::error);
+    EXPECT_THROW(format_timestamp(timestamp{microseconds(std::numeric_limits<std::int64_t>::min())}), es::error);
     // Every value in a wide range survives the round trip (one step of ~1.3 days and a bit).
     for (std::int64_t us = -2'000'000'000'000'000; us < 4'000'000'000'000'000; us += 113'456'789'012) {
         timestamp const t{microseconds(us)};

@@ -19,7 +19,8 @@ using timestamp = std::chrono::time_point<std::chrono::system_clock, std::chrono
 
 /// The current UTC time truncated to microseconds.
 timestamp now() noexcept;
-/// ISO 8601 with microseconds and a Z suffix: "2026-11-22T10:04:05.123456Z".
+/// ISO 8601 with microseconds and a Z suffix: "2026-11-22T10:04:05.123456Z". Throws es::error
+/// (invalid_argument) for a time outside the years 0000-9999, which the format cannot hold.
 std::string format_timestamp(timestamp t);
 /// Parses what format_timestamp writes (also without fraction); an error for anything else.
 result<timestamp> parse_timestamp(std::string_view text);
