@@ -14,8 +14,9 @@ cd "$(dirname "$0")/.."
 build=${1:-build/release}
 bench="$build/bench/redis/es_redis_bench"
 # Always built (a no-op when up to date): an older binary may lack a mode this script uses.
-[ -f "$build/build.ninja" ] || cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DES_BUILD_TESTS=OFF >/dev/null
-cmake --build "$build" --target es_redis_bench -j "$(nproc)" >/dev/null
+# shellcheck source=lib/build_target.sh
+source scripts/lib/build_target.sh
+build_target "$build" es_redis_bench
 quick=${ES_BENCH_QUICK:-0}
 runs=${ES_BENCH_RUNS:-$([ "$quick" = 1 ] && echo 1 || echo 3)}
 seconds=${ES_BENCH_SECONDS:-3}

@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build/release}
 bin="$build/bench/core/bench_core"
-[ -f "$build/build.ninja" ] || cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DES_BUILD_TESTS=OFF >/dev/null
-cmake --build "$build" --target bench_core >/dev/null
+# shellcheck source=../../scripts/lib/build_target.sh
+source scripts/lib/build_target.sh
+build_target "$build" bench_core
 command -v valgrind >/dev/null || { echo "profile.sh: valgrind is missing (scripts/install-deps.sh installs it)" >&2; exit 1; }
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT

@@ -10,8 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build/release}
 bench_bin="$build/bench/postgres/bench_postgres"
-[ -f "$build/build.ninja" ] || cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DES_BUILD_TESTS=OFF >/dev/null
-cmake --build "$build" --target bench_postgres >/dev/null
+# shellcheck source=../../scripts/lib/build_target.sh
+source scripts/lib/build_target.sh
+build_target "$build" bench_postgres
 seconds=${ES_BENCH_SECONDS:-4}
 
 # shellcheck source=../../scripts/lib/servers.sh
