@@ -1,9 +1,9 @@
 // es-admin bus ... / dlq ...: the Redis stream bus seen by an operator.
 #include "commands.hpp"
 
-#include <es/redis/request.hpp>
-#include <es/redis/stream_bus.hpp>
-#include <es/redis/streams.hpp>
+#include <es/redis/client/request.hpp>
+#include <es/redis/bus/stream_bus.hpp>
+#include <es/redis/client/streams.hpp>
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>

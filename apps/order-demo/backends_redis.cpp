@@ -2,8 +2,8 @@
 #include "app.hpp"
 
 #include <es/log.hpp>
-#include <es/redis/outbox_relay.hpp>
-#include <es/redis/stream_bus.hpp>
+#include <es/redis/bus/outbox_relay.hpp>
+#include <es/redis/bus/stream_bus.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/this_coro.hpp>

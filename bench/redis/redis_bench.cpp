@@ -8,9 +8,9 @@
 //   feed <port> <prefix> <events>          publishes events to the bus under prefix (batches of 100)
 //   memory <port> <prefix> <events>        a stream_bus consumer of those events, sampling its RSS
 // Prints one "key=value" line per figure.
-#include <es/redis/connection.hpp>
-#include <es/redis/stream_bus.hpp>
-#include <es/redis/streams.hpp>
+#include <es/redis/client/connection.hpp>
+#include <es/redis/bus/stream_bus.hpp>
+#include <es/redis/client/streams.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

@@ -1,10 +1,10 @@
 // Fuzz target: arbitrary bytes from a "server" through the RESP2 reader and every typed decoder.
 // Nothing may crash, leak, hang or allocate without bound; malformed input must end as an
 // es::error (protocol_error / reply_too_large) or a decoder failure.
-#include "../../../libs/redis/src/resp_reader.hpp"
+#include "../../../libs/redis/src/client/resp_reader.hpp"
 
 #include <es/error.hpp>
-#include <es/redis/streams.hpp>
+#include <es/redis/client/streams.hpp>
 
 #include <cstddef>
 #include <cstdint>

@@ -3,7 +3,7 @@
 #include "redis_test_support.hpp"
 #include "support/test_domain.hpp"
 
-#include <es/redis/stream_bus.hpp>
+#include <es/redis/bus/stream_bus.hpp>
 
 #include <atomic>
 #include <mutex>

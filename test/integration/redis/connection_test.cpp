@@ -1,8 +1,8 @@
 // es::redis::connection against the real redis-server started by scripts/run-tests.sh.
 #include "redis_test_support.hpp"
 
-#include <es/redis/connection.hpp>
-#include <es/redis/error.hpp>
+#include <es/redis/client/connection.hpp>
+#include <es/redis/client/error.hpp>
 #include <es/with_timeout.hpp>
 
 #include <boost/asio/co_spawn.hpp>

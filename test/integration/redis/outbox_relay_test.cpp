@@ -3,8 +3,8 @@
 #include "bus_test_support.hpp"
 
 #include <es/in_memory_event_store.hpp>
-#include <es/redis/outbox_relay.hpp>
-#include <es/redis/request.hpp>
+#include <es/redis/bus/outbox_relay.hpp>
+#include <es/redis/client/request.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

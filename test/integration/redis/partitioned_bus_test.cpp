@@ -2,7 +2,7 @@
 // per-aggregate order, takeover of a dead consumer's partitions, deterministic routing.
 #include "bus_test_support.hpp"
 
-#include <es/redis/partitioned_bus.hpp>
+#include <es/redis/bus/partitioned_bus.hpp>
 
 #include <gtest/gtest.h>
 

@@ -2,8 +2,8 @@
 #include "bus_test_support.hpp"
 
 #include <es/idempotency.hpp>
-#include <es/redis/processed_event_store.hpp>
-#include <es/redis/request.hpp>
+#include <es/redis/bus/processed_event_store.hpp>
+#include <es/redis/client/request.hpp>
 
 #include <gtest/gtest.h>
 

@@ -3,7 +3,7 @@
 #include "bus_test_support.hpp"
 
 #include <es/event_registry.hpp>
-#include <es/redis/stream_bus.hpp>
+#include <es/redis/bus/stream_bus.hpp>
 
 #include <gtest/gtest.h>
 
@@ -36,7 +36,7 @@ TEST(RedisBusRecovery, AlwaysFailingHandlerLandsInTheDlqAndReplaysAfterTheFix)
         co_await bus.publish(batch);
         EXPECT_TRUE(co_await eventually([&] { return bus.detailed_stats().sent_to_dlq == 1; }, 5s));
         EXPECT_EQ(healthy.size(), 1u);  // other messages keep flowing
-        EXPECT_EQ(attempts.load(), 2);  // first delivery + one retry; the third claim dead-letters
+        EXPECT_EQ(attempts.load(), 3);  // first delivery + max_retries retries, then the DLQ
 
         auto dead = co_await bus.dlq_messages(10);
         EXPECT_EQ(dead.size(), 1u);
@@ -44,7 +44,7 @@ TEST(RedisBusRecovery, AlwaysFailingHandlerLandsInTheDlqAndReplaysAfterTheFix)
             auto const& m = dead.front();
             EXPECT_EQ(m.event_type, "Poison");
             EXPECT_EQ(m.group, cfg.consumer_group);
-            EXPECT_EQ(m.retry_count, 3u);
+            EXPECT_EQ(m.retry_count, 2u);  // = max_retries
             EXPECT_NE(m.reason.find("projection database unavailable"), std::string::npos) << m.reason;
             EXPECT_FALSE(m.original_id.empty());
             EXPECT_FALSE(m.failed_at.empty());

@@ -7,8 +7,8 @@
 #include "support/run_coro.hpp"
 #include "support/servers.hpp"
 
-#include <es/redis/config.hpp>
-#include <es/redis/connection.hpp>
+#include <es/redis/client/config.hpp>
+#include <es/redis/client/connection.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

@@ -4,7 +4,7 @@
 #include "bus_test_support.hpp"
 
 #include <es/event_registry.hpp>
-#include <es/redis/stream_bus.hpp>
+#include <es/redis/bus/stream_bus.hpp>
 
 #include <boost/describe/class.hpp>
 #include <gtest/gtest.h>

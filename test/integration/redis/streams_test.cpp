@@ -1,9 +1,9 @@
 // The typed stream helpers, MULTI/EXEC and scripts against the real server.
 #include "redis_test_support.hpp"
 
-#include <es/redis/error.hpp>
-#include <es/redis/script.hpp>
-#include <es/redis/streams.hpp>
+#include <es/redis/client/error.hpp>
+#include <es/redis/client/script.hpp>
+#include <es/redis/client/streams.hpp>
 
 #include <gtest/gtest.h>
 

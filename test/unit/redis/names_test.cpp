@@ -1,5 +1,5 @@
 #include <es/error.hpp>
-#include <es/redis/stream_bus_config.hpp>
+#include <es/redis/bus/stream_bus_config.hpp>
 
 #include <gtest/gtest.h>
 

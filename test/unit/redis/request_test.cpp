@@ -1,7 +1,7 @@
 // Request formatting and URL parsing, without a server.
-#include <es/redis/config.hpp>
-#include <es/redis/request.hpp>
-#include <es/redis/streams.hpp>
+#include <es/redis/client/config.hpp>
+#include <es/redis/client/request.hpp>
+#include <es/redis/client/streams.hpp>
 
 #include <gtest/gtest.h>
 

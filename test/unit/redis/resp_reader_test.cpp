@@ -1,8 +1,8 @@
 // The RESP2 reader (hiredis' sans-io parser building es::redis::reply trees), without a server.
-#include "../../../libs/redis/src/resp_reader.hpp"
+#include "../../../libs/redis/src/client/resp_reader.hpp"
 
 #include <es/error.hpp>
-#include <es/redis/error.hpp>
+#include <es/redis/client/error.hpp>
 
 #include <gtest/gtest.h>
 

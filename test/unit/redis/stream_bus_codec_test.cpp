@@ -1,5 +1,5 @@
 // How the stream bus lays an envelope out in stream entry fields, and back (no server).
-#include "../../../libs/redis/src/stream_bus_codec.hpp"
+#include "../../../libs/redis/src/bus/stream_bus_codec.hpp"
 #include "support/test_domain.hpp"
 
 #include <gtest/gtest.h>

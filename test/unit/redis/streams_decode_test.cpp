@@ -1,6 +1,6 @@
 // Every typed decoder, fed well-formed and malformed replies (no server).
-#include <es/redis/error.hpp>
-#include <es/redis/streams.hpp>
+#include <es/redis/client/error.hpp>
+#include <es/redis/client/streams.hpp>
 
 #include <gtest/gtest.h>
 

@@ -1,0 +1,39 @@
+#pragma once
+// What a stream bus reports about its stream: groups, consumers, lag, the DLQ; stored events.
+#include <es/event.hpp>
+#include <es/redis/client/streams.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace es::redis {
+
+struct group_status {
+    std::string name;
+    std::uint64_t consumers = 0;
+    std::uint64_t pending = 0;
+    std::string last_delivered_id;
+    std::optional<std::uint64_t> lag;      ///< entries not yet delivered to the group (Redis 7)
+    std::vector<consumer_info> consumer_list;
+};
+
+struct stream_bus_info {
+    std::string stream;
+    std::uint64_t length = 0;
+    std::string first_id;                  ///< empty when the stream is empty
+    std::string last_id;
+    std::vector<group_status> groups;
+    std::uint64_t total_pending = 0;
+    std::string dlq_stream;
+    std::uint64_t dlq_length = 0;
+};
+
+/// An event from the stream with its message id.
+struct stored_event {
+    std::string message_id;
+    event_envelope event;
+};
+
+}  // namespace es::redis

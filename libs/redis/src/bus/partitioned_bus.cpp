@@ -1,0 +1,639 @@
+// es::redis::partitioned_bus: partition streams by stream-id hash, one leased owner per
+// partition and group. Each owned partition runs an ordinary stream_bus; this file only decides
+// which partitions this process consumes.
+#include <es/redis/bus/partitioned_bus.hpp>
+
+#include <es/error.hpp>
+#include <es/log.hpp>
+#include <es/redis/client/script.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <mutex>
+
+namespace es::redis {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+// KEYS: the live-consumer ZSET. ARGV: consumer name, ttl ms. Drops expired members, refreshes
+// ours and returns how many are live. Server time, so the consumers' clocks need not agree.
+script const heartbeat_script(R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) * 2)
+return redis.call('ZCARD', KEYS[1])
+)lua");
+
+// KEYS: leases. ARGV: token, ttl ms. Per key 1 when renewed, 0 when it is not ours any more.
+script const renew_script(R"lua(
+local out = {}
+for i, k in ipairs(KEYS) do
+  if redis.call('GET', k) == ARGV[1] then
+    redis.call('PEXPIRE', k, ARGV[2])
+    out[i] = 1
+  else
+    out[i] = 0
+  end
+end
+return out
+)lua");
+
+// KEYS: candidate leases in preference order. ARGV: token, ttl ms, how many to take. Returns the
+// 1-based indexes of the keys taken (SET NX PX each, stopping at the wanted number).
+script const acquire_script(R"lua(
+local out = {}
+local want = tonumber(ARGV[3])
+for i, k in ipairs(KEYS) do
+  if #out >= want then break end
+  if redis.call('SET', k, ARGV[1], 'NX', 'PX', ARGV[2]) then
+    out[#out + 1] = i
+  end
+end
+return out
+)lua");
+
+// KEYS: leases. ARGV: token. Deletes the ones that are ours.
+script const release_script(R"lua(
+local n = 0
+for _, k in ipairs(KEYS) do
+  if redis.call('GET', k) == ARGV[1] then
+    redis.call('DEL', k)
+    n = n + 1
+  end
+end
+return n
+)lua");
+
+void add_stats(bus_stats& to, bus_stats const& from)
+{
+    to.delivered += from.delivered;
+    to.handler_successes += from.handler_successes;
+    to.handler_failures += from.handler_failures;
+}
+
+}  // namespace
+
+// One owned partition: its consuming stream_bus and the ids of our subscriptions in it.
+struct partition_runner {
+    std::uint32_t partition = 0;
+    std::unique_ptr<stream_bus> bus;
+    std::map<subscription_id, subscription_id> ids;  // ours -> the partition bus'
+    clock::time_point lease_until;                   // renewal sent + ttl: held at least until then
+    bool lost = false;
+};
+
+struct partitioned_bus::state : std::enable_shared_from_this<state> {
+    asio::any_io_executor ex;
+    asio::strand<asio::any_io_executor> strand;
+    partitioned_bus_config cfg;
+    std::shared_ptr<spdlog::logger> log = es::logger("es.redis");
+    std::string consumer;
+    std::string consumers_key;
+    std::vector<std::unique_ptr<stream_bus>> publishers;  // one per partition, never started
+
+    mutable std::mutex mutex;  // subs, owned (structure), retired
+    std::map<subscription_id, subscription> subs;
+    subscription_id next_id = 1;
+    std::map<std::uint32_t, std::shared_ptr<partition_runner>> owned;  // changed on the strand only
+    bus_stats retired;  // counters of partition buses we no longer run
+
+    std::atomic<std::uint64_t> published{0}, acquired{0}, released{0}, lost{0}, claimed{0}, errors{0}, live{0};
+    std::atomic<bool> stopping{false};
+    std::atomic<bool> loop_running{false};
+    bool started = false;
+    asio::steady_timer* timer = nullptr;  // the loop's, on the strand
+
+    state(asio::any_io_executor e, partitioned_bus_config c) : ex(e), strand(asio::make_strand(e)), cfg(std::move(c)) {}
+
+    connection& conn() { return publishers.front()->redis(); }
+
+    std::string lease_key(std::uint32_t p) const
+    {
+        return cfg.stream_prefix + ":partition:" + std::to_string(p) + ":lease:" + cfg.consumer_group;
+    }
+
+    stream_bus_config partition_config(std::uint32_t p) const
+    {
+        auto c = cfg.bus;
+        c.redis_url = cfg.redis_url;
+        c.connection = cfg.connection;
+        c.stream_prefix = cfg.stream_prefix + ":partition:" + std::to_string(p);
+        c.consumer_group = cfg.consumer_group;
+        c.consumer_name = consumer;
+        c.additional_consumer_groups.clear();
+        return c;
+    }
+
+    std::vector<std::shared_ptr<partition_runner>> owned_snapshot() const
+    {
+        std::lock_guard lock(mutex);
+        std::vector<std::shared_ptr<partition_runner>> out;
+        for (auto const& [p, r] : owned)
+            out.push_back(r);
+        return out;
+    }
+
+    void forget(partition_runner& r)
+    {
+        std::lock_guard lock(mutex);
+        if (r.bus)
+            add_stats(retired, r.bus->stats());
+        owned.erase(r.partition);
+    }
+
+    awaitable<void> release_leases(std::vector<std::string> keys)
+    {
+        if (keys.empty())
+            co_return;
+        std::vector<std::string> args{consumer};
+        co_await eval(conn(), release_script, std::move(keys), std::move(args));
+    }
+
+    // Stops consuming a partition whose lease is gone: someone else may own it already.
+    void drop_lost(std::shared_ptr<partition_runner> const& r)
+    {
+        if (r->lost)
+            return;
+        r->lost = true;
+        ++lost;
+        log->warn("partitioned bus '{}': consumer '{}' lost the lease of partition {}; stopping it", cfg.stream_prefix,
+                  consumer, r->partition);
+        if (r->bus)
+            r->bus->stop_consuming();
+        forget(*r);
+        // Handlers already running finish (at least once: the next owner may see them again).
+        asio::co_spawn(ex, finish_bus(r, std::chrono::milliseconds(0)), asio::detached);
+    }
+
+    static awaitable<void> finish_bus(std::shared_ptr<partition_runner> r, std::chrono::milliseconds timeout)
+    {
+        if (r->bus) {
+            try {
+                co_await r->bus->shutdown(timeout);
+            } catch (std::exception const&) {
+                // the bus logs its own failures; nothing to hand back here
+            }
+        }
+    }
+
+    // Starts consuming a partition we just leased: the previous owner's pending entries first.
+    // Runs beside the lease loop (on the strand) so that a long takeover does not hold up the
+    // renewal of the other leases.
+    awaitable<void> take_over(std::shared_ptr<partition_runner> r)
+    {
+        auto p = r->partition;
+        co_await r->bus->connect();
+        if (r->lost)
+            co_return;
+        request create;
+        create.push("XGROUP", "CREATE", r->bus->stream_name(), cfg.consumer_group, "0", "MKSTREAM");
+        auto replies = co_await r->bus->redis().exec(create);
+        if (replies.at(0).is_error() && replies.at(0).str.rfind("BUSYGROUP", 0) != 0)
+            throw_if_error(replies.at(0), "XGROUP CREATE " + r->bus->stream_name());
+        if (r->lost)
+            co_return;
+        auto rec = co_await r->bus->recover_pending_messages(std::chrono::milliseconds(0), cfg.bus.max_retries,
+                                                              std::max<std::size_t>(cfg.bus.recovery_batch_size, 1));
+        claimed += rec.claimed;
+        if (rec.claimed > 0)
+            log->info("partitioned bus '{}': consumer '{}' took over partition {} with {} pending entries "
+                      "(reprocessed {}, failed {}, to DLQ {})",
+                      cfg.stream_prefix, consumer, p, rec.claimed, rec.reprocessed, rec.failed, rec.sent_to_dlq);
+        if (r->lost)
+            co_return;
+        co_await r->bus->start();
+        if (r->lost)
+            r->bus->stop_consuming();  // lost while start() ran: it cleared the stop flag
+    }
+
+    // Renews our leases and the heartbeat; gives up partitions whose lease is gone. Returns the
+    // number of live consumers.
+    awaitable<std::uint64_t> renew()
+    {
+        auto ttl = std::to_string(cfg.lease_ttl.count());
+        std::vector<std::string> hb_keys{consumers_key};
+        std::vector<std::string> hb_args{consumer, ttl};
+        auto live_reply = co_await eval(conn(), heartbeat_script, std::move(hb_keys), std::move(hb_args));
+        auto runners = owned_snapshot();
+        if (!runners.empty()) {
+            std::vector<std::string> keys;
+            for (auto const& r : runners)
+                keys.push_back(lease_key(r->partition));
+            std::vector<std::string> args{consumer, ttl};
+            auto sent = clock::now();
+            auto renewed = co_await eval(conn(), renew_script, std::move(keys), std::move(args));
+            for (std::size_t i = 0; i < runners.size(); ++i) {
+                bool ok = i < renewed.elements.size() && renewed.elements[i].integer == 1;
+                if (ok)
+                    runners[i]->lease_until = sent + cfg.lease_ttl;
+                else
+                    drop_lost(runners[i]);
+            }
+        }
+        auto n = static_cast<std::uint64_t>(std::max<long long>(live_reply.integer, 1));
+        live = n;
+        co_return n;
+    }
+
+    awaitable<void> rebalance()
+    {
+        auto live_now = co_await renew();
+        if (stopping)
+            co_return;  // abandon() or shutdown(): take nothing more
+        auto const n = cfg.partitions;
+        auto fair = static_cast<std::size_t>((n + live_now - 1) / live_now);
+        auto runners = owned_snapshot();
+        if (runners.size() > fair) {
+            // Give back the highest partitions: drain them (up to half a lease, which is left
+            // since the renewal above), then delete the lease so the next owner starts at once.
+            std::vector<std::string> keys;
+            for (std::size_t i = fair; i < runners.size(); ++i)
+                runners[i]->bus->stop_consuming();
+            auto drain_until = clock::now() + cfg.lease_ttl / 2;
+            for (std::size_t i = fair; i < runners.size(); ++i) {
+                auto r = runners[i];
+                auto left = std::chrono::duration_cast<std::chrono::milliseconds>(drain_until - clock::now());
+                co_await r->bus->shutdown(std::max(left, std::chrono::milliseconds(0)));
+                forget(*r);
+                r->lost = true;
+                keys.push_back(lease_key(r->partition));
+                ++released;
+                log->info("partitioned bus '{}': consumer '{}' hands partition {} back (fair share {} of {} live)",
+                          cfg.stream_prefix, consumer, r->partition, fair, live_now);
+            }
+            co_await release_leases(std::move(keys));
+            co_return;
+        }
+        if (runners.size() == fair)
+            co_return;
+        // Candidates: the partitions we do not own, starting at a per-consumer offset so that
+        // consumers starting together do not all race for partition 0.
+        std::vector<std::uint32_t> candidates;
+        auto start_at = partitioned_bus::partition_of(consumer, n);
+        for (std::uint32_t i = 0; i < n; ++i) {
+            auto p = (start_at + i) % n;
+            std::lock_guard lock(mutex);
+            if (!owned.contains(p))
+                candidates.push_back(p);
+        }
+        std::vector<std::string> keys;
+        for (auto p : candidates)
+            keys.push_back(lease_key(p));
+        std::vector<std::string> args{consumer, std::to_string(cfg.lease_ttl.count()), std::to_string(fair - runners.size())};
+        auto sent = clock::now();
+        auto taken = co_await eval(conn(), acquire_script, std::move(keys), std::move(args));
+        for (auto const& idx : taken.elements) {
+            auto i = static_cast<std::size_t>(idx.integer);
+            if (i < 1 || i > candidates.size())
+                continue;
+            auto r = std::make_shared<partition_runner>();
+            r->partition = candidates[i - 1];
+            r->lease_until = sent + cfg.lease_ttl;
+            r->bus = std::make_unique<stream_bus>(ex, partition_config(r->partition));
+            {
+                std::lock_guard lock(mutex);
+                for (auto const& [id, sub] : subs)
+                    r->ids[id] = r->bus->add_subscription(sub);
+                owned[r->partition] = r;
+            }
+            ++acquired;
+            auto run = [self = shared_from_this(), r]() { return self->start_partition(r); };
+            asio::co_spawn(strand, std::move(run), asio::detached);
+        }
+    }
+
+    awaitable<void> start_partition(std::shared_ptr<partition_runner> r)
+    {
+        std::string failure;
+        try {
+            co_await take_over(r);
+            if (!r->lost)
+                log->info("partitioned bus '{}': consumer '{}' owns partition {}", cfg.stream_prefix, consumer,
+                          r->partition);
+        } catch (std::exception const& e) {
+            failure = e.what();
+        }
+        if (failure.empty() || r->lost)
+            co_return;
+        ++errors;
+        log->warn("partitioned bus '{}': consumer '{}' could not start partition {}: {}; releasing it",
+                  cfg.stream_prefix, consumer, r->partition, failure);
+        r->bus->stop_consuming();
+        forget(*r);
+        r->lost = true;
+        co_await finish_bus(r, std::chrono::milliseconds(0));
+        std::vector<std::string> rel{lease_key(r->partition)};
+        try {
+            co_await release_leases(std::move(rel));
+        } catch (std::exception const&) {
+            // it expires on its own
+        }
+    }
+
+    // Partitions whose lease we could not renew for a whole ttl may be someone else's by now.
+    void expire_unrenewed()
+    {
+        auto now = clock::now();
+        for (auto const& r : owned_snapshot())
+            if (r->lease_until <= now)
+                drop_lost(r);
+    }
+
+    awaitable<void> loop()
+    {
+        asio::steady_timer t(strand);
+        timer = &t;
+        while (!stopping) {
+            std::string failure;
+            try {
+                co_await rebalance();
+            } catch (std::exception const& e) {
+                failure = e.what();
+            }
+            if (!failure.empty()) {
+                ++errors;
+                log->warn("partitioned bus '{}': lease round of consumer '{}' failed: {}", cfg.stream_prefix, consumer,
+                          failure);
+            }
+            expire_unrenewed();
+            if (stopping)
+                break;
+            t.expires_after(cfg.rebalance_interval);
+            co_await t.async_wait(use_nothrow);
+        }
+        timer = nullptr;
+        loop_running = false;
+    }
+
+    void cancel_loop()
+    {
+        stopping = true;
+        if (!started)
+            return;  // nothing to wake, and the io_context may be gone already
+        asio::post(strand, [self = shared_from_this()] {
+            if (self->timer != nullptr)
+                self->timer->cancel();
+        });
+    }
+};
+
+partitioned_bus::partitioned_bus(asio::any_io_executor ex, partitioned_bus_config cfg)
+    : state_(std::make_shared<state>(ex, std::move(cfg)))
+{
+    auto& s = *state_;
+    if (s.cfg.partitions == 0)
+        throw es::error(es::errc::invalid_argument, "partitioned bus '" + s.cfg.stream_prefix + "': partitions must be at least 1");
+    if (s.cfg.rebalance_interval.count() <= 0 || s.cfg.rebalance_interval * 2 >= s.cfg.lease_ttl)
+        throw es::error(es::errc::invalid_argument, "partitioned bus '" + s.cfg.stream_prefix +
+                                                    "': rebalance_interval must be positive and below lease_ttl / 2");
+    if (!s.cfg.bus.additional_consumer_groups.empty())
+        throw es::error(es::errc::invalid_argument, "partitioned bus '" + s.cfg.stream_prefix +
+                                                    "': additional consumer groups are not supported (one bus per group)");
+    s.consumer = s.cfg.consumer_name.empty() ? default_consumer_name() : s.cfg.consumer_name;
+    s.consumers_key = s.cfg.stream_prefix + ":consumers:" + s.cfg.consumer_group;
+    for (std::uint32_t p = 0; p < s.cfg.partitions; ++p)
+        s.publishers.push_back(std::make_unique<stream_bus>(ex, s.partition_config(p)));  // validates the names
+}
+
+partitioned_bus::~partitioned_bus()
+{
+    state_->cancel_loop();
+    for (auto const& r : state_->owned_snapshot())
+        if (r->bus)
+            r->bus->stop_consuming();
+}
+
+std::uint32_t partitioned_bus::partition_of(std::string_view stream_id, std::uint32_t partitions) noexcept
+{
+    std::uint64_t h = 14695981039346656037ull;  // FNV-1a 64 offset basis
+    for (unsigned char c : stream_id) {
+        h ^= c;
+        h *= 1099511628211ull;  // FNV 64 prime
+    }
+    return partitions == 0 ? 0 : static_cast<std::uint32_t>(h % partitions);
+}
+
+std::uint32_t partitioned_bus::partition_of(std::string_view stream_id) const noexcept
+{
+    return partition_of(stream_id, state_->cfg.partitions);
+}
+
+awaitable<void> partitioned_bus::publish(std::span<event_envelope const> events)
+{
+    if (events.empty())
+        co_return;
+    auto s = state_;
+    auto const first = partition_of(events.front().stream_id);
+    if (std::all_of(events.begin(), events.end(), [&](auto const& e) { return partition_of(e.stream_id) == first; })) {
+        co_await s->publishers[first]->publish(events);  // the common case (one aggregate's batch): no copies
+        s->published += events.size();
+        co_return;
+    }
+    std::map<std::uint32_t, std::vector<event_envelope>> by_partition;
+    for (auto const& e : events)
+        by_partition[partition_of(e.stream_id)].push_back(e);
+    for (auto& [p, batch] : by_partition) {
+        co_await s->publishers[p]->publish(batch);
+        s->published += batch.size();
+    }
+}
+
+subscription_id partitioned_bus::add_subscription(subscription sub)
+{
+    auto& s = *state_;
+    std::lock_guard lock(s.mutex);
+    auto id = s.next_id++;
+    for (auto& [p, r] : s.owned)
+        if (r->bus)
+            r->ids[id] = r->bus->add_subscription(sub);
+    s.subs.emplace(id, std::move(sub));
+    return id;
+}
+
+bool partitioned_bus::unsubscribe(subscription_id id)
+{
+    auto& s = *state_;
+    std::lock_guard lock(s.mutex);
+    for (auto& [p, r] : s.owned) {
+        if (auto it = r->ids.find(id); it != r->ids.end() && r->bus) {
+            r->bus->unsubscribe(it->second);
+            r->ids.erase(it);
+        }
+    }
+    return s.subs.erase(id) > 0;
+}
+
+std::size_t partitioned_bus::subscriber_count(std::string_view event_type) const
+{
+    std::lock_guard lock(state_->mutex);
+    return static_cast<std::size_t>(std::count_if(state_->subs.begin(), state_->subs.end(), [&](auto const& kv) {
+        auto const& types = kv.second.event_types;
+        return std::find(types.begin(), types.end(), event_type) != types.end();
+    }));
+}
+
+std::size_t partitioned_bus::wildcard_subscriber_count() const
+{
+    std::lock_guard lock(state_->mutex);
+    return static_cast<std::size_t>(std::count_if(state_->subs.begin(), state_->subs.end(),
+                                                  [](auto const& kv) { return kv.second.event_types.empty(); }));
+}
+
+std::size_t partitioned_bus::subscriber_count() const
+{
+    std::lock_guard lock(state_->mutex);
+    return state_->subs.size();
+}
+
+bus_stats partitioned_bus::stats() const
+{
+    auto d = detailed_stats();
+    return static_cast<bus_stats const&>(d);
+}
+
+partitioned_bus_stats partitioned_bus::detailed_stats() const
+{
+    auto& s = *state_;
+    partitioned_bus_stats out;
+    {
+        std::lock_guard lock(s.mutex);
+        add_stats(out, s.retired);
+        for (auto const& [p, r] : s.owned)
+            if (r->bus)
+                add_stats(out, r->bus->stats());
+        out.owned = s.owned.size();
+    }
+    out.published = s.published;
+    out.leases_acquired = s.acquired;
+    out.leases_released = s.released;
+    out.leases_lost = s.lost;
+    out.takeover_claimed = s.claimed;
+    out.rebalance_errors = s.errors;
+    out.live_consumers = s.live;
+    return out;
+}
+
+awaitable<void> partitioned_bus::start()
+{
+    auto s = state_;
+    if (s->started || !s->cfg.consume)
+        co_return;
+    s->started = true;
+    co_await s->publishers.front()->connect();
+    // The first round on the strand, then the loop; start() returns once partitions are taken.
+    auto first = [s]() -> awaitable<void> {
+        s->loop_running = true;
+        co_await s->loop();
+    };
+    asio::co_spawn(s->strand, std::move(first), [s](std::exception_ptr e) {
+        s->loop_running = false;
+        if (e)
+            s->log->error("partitioned bus '{}': lease loop ended: {}", s->cfg.stream_prefix, exception_message(e));
+    });
+    // Wait for the first heartbeat (a round counts live consumers before anything else).
+    auto deadline = clock::now() + s->cfg.lease_ttl;
+    while (s->live == 0 && s->errors == 0 && clock::now() < deadline) {
+        asio::steady_timer t(s->ex, std::chrono::milliseconds(5));
+        co_await t.async_wait(use_nothrow);
+    }
+}
+
+awaitable<void> partitioned_bus::shutdown(std::chrono::milliseconds timeout)
+{
+    auto s = state_;
+    s->cancel_loop();
+    auto deadline = clock::now() + timeout;
+    while (s->loop_running && clock::now() < deadline) {
+        asio::steady_timer t(s->ex, std::chrono::milliseconds(5));
+        co_await t.async_wait(use_nothrow);
+    }
+    auto runners = s->owned_snapshot();
+    for (auto const& r : runners)
+        if (r->bus)
+            r->bus->stop_consuming();
+    std::vector<std::string> keys;
+    for (auto const& r : runners) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+        if (r->bus)
+            co_await r->bus->shutdown(std::max(left, std::chrono::milliseconds(0)));
+        s->forget(*r);
+        r->lost = true;
+        keys.push_back(s->lease_key(r->partition));
+        ++s->released;
+    }
+    std::string failure;
+    try {
+        if (s->started) {
+            co_await s->release_leases(std::move(keys));
+            request leave;
+            leave.push("ZREM", s->consumers_key, s->consumer);
+            co_await s->conn().exec(leave);
+        }
+    } catch (std::exception const& e) {
+        failure = e.what();
+    }
+    if (!failure.empty())
+        s->log->warn("partitioned bus '{}': consumer '{}' could not release its leases (they expire): {}",
+                     s->cfg.stream_prefix, s->consumer, failure);
+    for (auto const& pub : s->publishers)
+        co_await pub->shutdown(std::chrono::milliseconds(0));
+}
+
+void partitioned_bus::abandon()
+{
+    auto& s = *state_;
+    s.cancel_loop();
+    for (auto const& r : s.owned_snapshot()) {
+        r->lost = true;
+        if (r->bus)
+            r->bus->stop_consuming();
+    }
+}
+
+std::vector<std::uint32_t> partitioned_bus::owned_partitions() const
+{
+    std::lock_guard lock(state_->mutex);
+    std::vector<std::uint32_t> out;
+    for (auto const& [p, r] : state_->owned)
+        out.push_back(p);
+    return out;
+}
+
+std::string partitioned_bus::partition_stream_name(std::uint32_t partition) const
+{
+    return state_->publishers.at(partition)->stream_name();
+}
+
+std::string partitioned_bus::lease_key(std::uint32_t partition) const
+{
+    return state_->lease_key(partition);
+}
+
+std::string const& partitioned_bus::consumers_key() const noexcept
+{
+    return state_->consumers_key;
+}
+
+std::string const& partitioned_bus::consumer_name() const noexcept
+{
+    return state_->consumer;
+}
+
+stream_bus& partitioned_bus::partition_bus(std::uint32_t partition)
+{
+    return *state_->publishers.at(partition);
+}
+
+}  // namespace es::redis
