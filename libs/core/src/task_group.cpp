@@ -49,6 +49,7 @@ struct task_group::state : std::enable_shared_from_this<state> {
         asio::any_io_executor ex;
         std::shared_ptr<asio::cancellation_signal> cancel;
         std::string name;
+        std::function<void()> stop;
     };
 
     mutable std::mutex mutex;
@@ -118,12 +119,17 @@ task_group::~task_group()
 
 void task_group::spawn(asio::any_io_executor ex, awaitable<void> task, std::string name)
 {
+    spawn(std::move(ex), std::move(task), std::move(name), nullptr);
+}
+
+void task_group::spawn(asio::any_io_executor ex, awaitable<void> task, std::string name, std::function<void()> stop)
+{
     auto signal = std::make_shared<asio::cancellation_signal>();
     std::uint64_t id = 0;
     {
         std::lock_guard lock(state_->mutex);
         id = state_->next_id++;
-        state_->tasks.emplace(id, state::task{ex, signal, std::move(name)});
+        state_->tasks.emplace(id, state::task{ex, signal, std::move(name), std::move(stop)});
     }
     // The completion handler holds the state: the group's table outlives the task even when the
     // owner dropped the group (it then cancelled the task in ~task_group).
@@ -142,8 +148,12 @@ void task_group::cancel(asio::cancellation_type type)
             running.push_back(t);
     }
     // A cancellation_signal is not thread-safe: emit it where its task runs.
-    for (auto& t : running)
-        asio::post(t.ex, [signal = t.cancel, type] { signal->emit(type); });
+    for (auto& t : running) {
+        if (t.stop)
+            t.stop();
+        else
+            asio::post(t.ex, [signal = t.cancel, type] { signal->emit(type); });
+    }
 }
 
 awaitable<void> task_group::join()

@@ -22,6 +22,7 @@
 #include <chrono>
 #include <cstddef>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -39,8 +40,14 @@ public:
     /// Starts `task` on `ex`. An exception that escapes it is logged with `name` (logger
     /// "es.tasks") and kept for first_failure(); it never escapes into the executor.
     void spawn(asio::any_io_executor ex, awaitable<void> task, std::string name);
+    /// spawn() for a task that has its own way to stop (a connection's run() ends on the
+    /// connection's cancel()): cancel() calls `stop` instead of emitting cancellation into it.
+    /// Boost 1.81's co_spawn posts a cancellation it forwards to another executor and may run it
+    /// after the inner coroutine has ended; tasks that hop executors are stopped this way.
+    void spawn(asio::any_io_executor ex, awaitable<void> task, std::string name, std::function<void()> stop);
 
-    /// Emits `type` cancellation to every coroutine still running (each on its own executor).
+    /// Emits `type` cancellation to every coroutine still running (each on its own executor), or
+    /// calls its `stop`.
     void cancel(asio::cancellation_type type = asio::cancellation_type::terminal);
 
     /// Completes when no coroutine of the group runs (at once when none does). Cancelling the

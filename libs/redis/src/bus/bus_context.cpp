@@ -82,8 +82,14 @@ std::shared_ptr<connection> bus_context::make_connection(bool blocking, task_gro
         c.health_check_interval = std::chrono::milliseconds(0);
     }
     auto conn = std::make_shared<connection>(ex, c);
-    // run() returns after cancel(); the owner cancels the connection and joins its group.
-    owner.spawn(ex, conn->run(), "redis bus connection to " + c.endpoint());
+    // run() returns after cancel(); the owner's cancel() cancels the connection (no cancellation
+    // signal into run(): it hops to the connection's strand) and the owner joins its group.
+    std::weak_ptr<connection> weak = conn;
+    auto stop = [weak] {
+        if (auto c = weak.lock())
+            c->cancel();
+    };
+    owner.spawn(ex, conn->run(), "redis bus connection to " + c.endpoint(), std::move(stop));
     return conn;
 }
 
