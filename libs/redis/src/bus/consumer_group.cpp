@@ -262,6 +262,12 @@ awaitable<void> consumer_group::impl::read_loop()
     std::string cursor = "0";  // our own pending entries first (after a restart), then new ones
     auto const& cfg = bus->cfg;
     while (!stopping) {
+        if (fenced_out()) {
+            // A partition whose lease is gone: take no more entries (the new owner's); the
+            // partitioned bus stops this group at its next lease round.
+            co_await pause(std::chrono::milliseconds(50));
+            continue;
+        }
         std::string failure;
         bool no_group = false;
         std::vector<std::string> batch;

@@ -1,14 +1,16 @@
 // es::redis::partitioned_bus: partition streams by stream-id hash, one leased owner per
 // partition and group. Each owned partition runs an ordinary stream_bus; this file only decides
 // which partitions this process consumes.
+#include "partition_leases.hpp"
+
 #include <es/redis/bus/partitioned_bus.hpp>
 
 #include <es/error.hpp>
 #include <es/log.hpp>
 #include <es/redis/client/script.hpp>
+#include <es/task_group.hpp>
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
@@ -24,57 +26,10 @@ namespace es::redis {
 namespace {
 
 using clock = std::chrono::steady_clock;
-
-// KEYS: the live-consumer ZSET. ARGV: consumer name, ttl ms. Drops expired members, refreshes
-// ours and returns how many are live. Server time, so the consumers' clocks need not agree.
-script const heartbeat_script(R"lua(
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) * 2)
-return redis.call('ZCARD', KEYS[1])
-)lua");
-
-// KEYS: leases. ARGV: token, ttl ms. Per key 1 when renewed, 0 when it is not ours any more.
-script const renew_script(R"lua(
-local out = {}
-for i, k in ipairs(KEYS) do
-  if redis.call('GET', k) == ARGV[1] then
-    redis.call('PEXPIRE', k, ARGV[2])
-    out[i] = 1
-  else
-    out[i] = 0
-  end
-end
-return out
-)lua");
-
-// KEYS: candidate leases in preference order. ARGV: token, ttl ms, how many to take. Returns the
-// 1-based indexes of the keys taken (SET NX PX each, stopping at the wanted number).
-script const acquire_script(R"lua(
-local out = {}
-local want = tonumber(ARGV[3])
-for i, k in ipairs(KEYS) do
-  if #out >= want then break end
-  if redis.call('SET', k, ARGV[1], 'NX', 'PX', ARGV[2]) then
-    out[#out + 1] = i
-  end
-end
-return out
-)lua");
-
-// KEYS: leases. ARGV: token. Deletes the ones that are ours.
-script const release_script(R"lua(
-local n = 0
-for _, k in ipairs(KEYS) do
-  if redis.call('GET', k) == ARGV[1] then
-    redis.call('DEL', k)
-    n = n + 1
-  end
-end
-return n
-)lua");
+using detail::acquire_script;
+using detail::heartbeat_script;
+using detail::release_script;
+using detail::renew_script;
 
 void add_stats(bus_stats& to, bus_stats const& from)
 {
@@ -90,8 +45,13 @@ struct partition_runner {
     std::uint32_t partition = 0;
     std::unique_ptr<stream_bus> bus;
     std::map<subscription_id, subscription_id> ids;  // ours -> the partition bus'
-    clock::time_point lease_until;                   // renewal sent + ttl: held at least until then
-    bool lost = false;
+    // Renewal sent + ttl: held at least until then. Written by the lease loop, read by the
+    // partition's consumer group before every handler and acknowledgement (its fence).
+    std::atomic<clock::rep> lease_until{0};
+    std::atomic<bool> lost{false};
+
+    void hold_until(clock::time_point t) { lease_until = t.time_since_epoch().count(); }
+    bool holds() const { return !lost && clock::now().time_since_epoch().count() < lease_until.load(); }
 };
 
 struct partitioned_bus::state : std::enable_shared_from_this<state> {
@@ -111,9 +71,10 @@ struct partitioned_bus::state : std::enable_shared_from_this<state> {
 
     std::atomic<std::uint64_t> published{0}, acquired{0}, released{0}, lost{0}, claimed{0}, errors{0}, live{0};
     std::atomic<bool> stopping{false};
-    std::atomic<bool> loop_running{false};
     bool started = false;
     asio::steady_timer* timer = nullptr;  // the loop's, on the strand
+    task_group loop_task;  // the lease loop
+    task_group workers;    // partition take-overs and the drains of lost partitions
 
     state(asio::any_io_executor e, partitioned_bus_config c) : ex(e), strand(asio::make_strand(e)), cfg(std::move(c)) {}
 
@@ -173,8 +134,10 @@ struct partitioned_bus::state : std::enable_shared_from_this<state> {
         if (r->bus)
             r->bus->stop_consuming();
         forget(*r);
-        // Handlers already running finish (at least once: the next owner may see them again).
-        asio::co_spawn(ex, finish_bus(r, std::chrono::milliseconds(0)), asio::detached);
+        // Handlers already running finish (at least once: the next owner may see them again); the
+        // fence keeps them from acknowledging. Owned by `workers`, which shutdown() joins.
+        workers.spawn(ex, finish_bus(r, std::chrono::milliseconds(0)),
+                      "drain of lost partition " + std::to_string(r->partition), [] {});
     }
 
     static awaitable<void> finish_bus(std::shared_ptr<partition_runner> r, std::chrono::milliseconds timeout)
@@ -237,7 +200,7 @@ struct partitioned_bus::state : std::enable_shared_from_this<state> {
             for (std::size_t i = 0; i < runners.size(); ++i) {
                 bool ok = i < renewed.elements.size() && renewed.elements[i].integer == 1;
                 if (ok)
-                    runners[i]->lease_until = sent + cfg.lease_ttl;
+                    runners[i]->hold_until(sent + cfg.lease_ttl);
                 else
                     drop_lost(runners[i]);
             }
@@ -300,8 +263,19 @@ struct partitioned_bus::state : std::enable_shared_from_this<state> {
                 continue;
             auto r = std::make_shared<partition_runner>();
             r->partition = candidates[i - 1];
-            r->lease_until = sent + cfg.lease_ttl;
+            r->hold_until(sent + cfg.lease_ttl);
             r->bus = std::make_unique<stream_bus>(ex, partition_config(r->partition));
+            // The fence: the partition's group handles and acknowledges only while the lease is
+            // ours (locally before each handler, and in Redis in the same script as XACK).
+            std::weak_ptr<partition_runner> weak = r;
+            consumer_fence fence;
+            fence.still_owner = [weak] {
+                auto runner = weak.lock();
+                return runner && runner->holds();
+            };
+            fence.lease_key = lease_key(r->partition);
+            fence.token = consumer;
+            r->bus->set_fence(std::move(fence));
             {
                 std::lock_guard lock(mutex);
                 for (auto const& [id, sub] : subs)
@@ -309,12 +283,19 @@ struct partitioned_bus::state : std::enable_shared_from_this<state> {
                 owned[r->partition] = r;
             }
             ++acquired;
-            auto run = [self = shared_from_this(), r]() { return self->start_partition(r); };
-            asio::co_spawn(strand, std::move(run), asio::detached);
+            // Stopped by marking it lost (checked between the take-over's steps and by the fence),
+            // not by a cancellation signal: the take-over awaits work on the group's strand.
+            workers.spawn(strand, start_partition(shared_from_this(), r),
+                          "take-over of partition " + std::to_string(r->partition), [r] { r->lost = true; });
         }
     }
 
-    awaitable<void> start_partition(std::shared_ptr<partition_runner> r)
+    static awaitable<void> start_partition(std::shared_ptr<state> self, std::shared_ptr<partition_runner> r)
+    {
+        co_await self->run_partition(std::move(r));
+    }
+
+    awaitable<void> run_partition(std::shared_ptr<partition_runner> r)
     {
         std::string failure;
         try {
@@ -347,34 +328,40 @@ struct partitioned_bus::state : std::enable_shared_from_this<state> {
     {
         auto now = clock::now();
         for (auto const& r : owned_snapshot())
-            if (r->lease_until <= now)
+            if (r->lease_until.load() <= now.time_since_epoch().count())
                 drop_lost(r);
     }
 
-    awaitable<void> loop()
+    // One lease round: heartbeat, renewals, then take or give back partitions.
+    awaitable<void> round()
     {
-        asio::steady_timer t(strand);
-        timer = &t;
-        while (!stopping) {
-            std::string failure;
-            try {
-                co_await rebalance();
-            } catch (std::exception const& e) {
-                failure = e.what();
-            }
-            if (!failure.empty()) {
-                ++errors;
-                log->warn("partitioned bus '{}': lease round of consumer '{}' failed: {}", cfg.stream_prefix, consumer,
-                          failure);
-            }
-            expire_unrenewed();
-            if (stopping)
-                break;
-            t.expires_after(cfg.rebalance_interval);
-            co_await t.async_wait(use_nothrow);
+        std::string failure;
+        try {
+            co_await rebalance();
+        } catch (std::exception const& e) {
+            failure = e.what();
         }
-        timer = nullptr;
-        loop_running = false;
+        if (!failure.empty()) {
+            ++errors;
+            log->warn("partitioned bus '{}': lease round of consumer '{}' failed: {}", cfg.stream_prefix, consumer,
+                      failure);
+        }
+        expire_unrenewed();
+    }
+
+    // The rounds after the first (start() runs that one itself); ends when cancel_loop() wakes it.
+    static awaitable<void> loop(std::shared_ptr<state> self)
+    {
+        asio::steady_timer t(self->strand);
+        self->timer = &t;
+        while (!self->stopping) {
+            t.expires_after(self->cfg.rebalance_interval);
+            co_await t.async_wait(use_nothrow);
+            if (self->stopping)
+                break;
+            co_await self->round();
+        }
+        self->timer = nullptr;
     }
 
     void cancel_loop()
@@ -409,10 +396,14 @@ partitioned_bus::partitioned_bus(asio::any_io_executor ex, partitioned_bus_confi
 
 partitioned_bus::~partitioned_bus()
 {
+    // Cannot await: stops what runs (the task groups' destructors stop the loop and the workers);
+    // shutdown() is the graceful way.
     state_->cancel_loop();
-    for (auto const& r : state_->owned_snapshot())
+    for (auto const& r : state_->owned_snapshot()) {
+        r->lost = true;
         if (r->bus)
             r->bus->stop_consuming();
+    }
 }
 
 std::uint32_t partitioned_bus::partition_of(std::string_view stream_id, std::uint32_t partitions) noexcept
@@ -532,22 +523,13 @@ awaitable<void> partitioned_bus::start()
         co_return;
     s->started = true;
     co_await s->publishers.front()->connect();
-    // The first round on the strand, then the loop; start() returns once partitions are taken.
-    auto first = [s]() -> awaitable<void> {
-        s->loop_running = true;
-        co_await s->loop();
-    };
-    asio::co_spawn(s->strand, std::move(first), [s](std::exception_ptr e) {
-        s->loop_running = false;
-        if (e)
-            s->log->error("partitioned bus '{}': lease loop ended: {}", s->cfg.stream_prefix, exception_message(e));
-    });
-    // Wait for the first heartbeat (a round counts live consumers before anything else).
-    auto deadline = clock::now() + s->cfg.lease_ttl;
-    while (s->live == 0 && s->errors == 0 && clock::now() < deadline) {
-        asio::steady_timer t(s->ex, std::chrono::milliseconds(5));
-        co_await t.async_wait(use_nothrow);
-    }
+    // The first round on the strand, awaited: start() returns once partitions are taken (their
+    // take-overs run beside it). Then the loop, owned by loop_task and ended by cancel_loop().
+    auto first = [s]() { return s->round(); };  // a named local: g++ 12 and temporaries in co_await
+    co_await asio::co_spawn(s->strand, std::move(first), asio::use_awaitable);
+    auto stop = [s] { s->cancel_loop(); };
+    s->loop_task.spawn(s->strand, state::loop(s), "lease loop of partitioned bus '" + s->cfg.stream_prefix + "'",
+                       std::move(stop));
 }
 
 awaitable<void> partitioned_bus::shutdown(std::chrono::milliseconds timeout)
@@ -555,9 +537,12 @@ awaitable<void> partitioned_bus::shutdown(std::chrono::milliseconds timeout)
     auto s = state_;
     s->cancel_loop();
     auto deadline = clock::now() + timeout;
-    while (s->loop_running && clock::now() < deadline) {
-        asio::steady_timer t(s->ex, std::chrono::milliseconds(5));
-        co_await t.async_wait(use_nothrow);
+    // A round in flight finishes first (bounded by the connection's command timeout).
+    bool loop_ended = co_await s->loop_task.join_for(timeout);
+    if (!loop_ended) {
+        s->log->warn("partitioned bus '{}': the lease round still runs after {} ms; waiting for it", s->cfg.stream_prefix,
+                     timeout.count());
+        co_await s->loop_task.join();
     }
     auto runners = s->owned_snapshot();
     for (auto const& r : runners)
@@ -573,6 +558,9 @@ awaitable<void> partitioned_bus::shutdown(std::chrono::milliseconds timeout)
         keys.push_back(s->lease_key(r->partition));
         ++s->released;
     }
+    // Take-overs see their partition lost and end; drains of lost partitions end on their own.
+    s->workers.cancel();
+    co_await s->workers.join();
     std::string failure;
     try {
         if (s->started) {
