@@ -1,6 +1,6 @@
 // Figures for docs/benchmarks.md (scripts/bench-redis.sh runs this next to redis-benchmark):
 //   xadd <port> <coroutines> <seconds>     pipelined XADD of 200-byte payloads through exec()
-//   raw <port> <events>                    XADD N, then a raw XREADGROUP COUNT 100 + XACK loop
+//   raw <port> <events>                    publishes N bench events, then a raw XREADGROUP COUNT 100 + XACK loop
 //   e2e <port> <events> <consumers>        stream_bus publish -> handler -> ack
 //   latency <port> <rate> <seconds>        publish-to-handler latency at a fixed publish rate
 //   fields <port>                          prints a published envelope's stream fields, NUL-separated
@@ -108,18 +108,22 @@ awaitable<void> xadd_bench(int coroutines, int seconds)
     conn->cancel();
 }
 
-awaitable<void> fill(es::redis::connection& conn, std::string const& key, int events)
+es::event_envelope bench_event(int n)
 {
-    std::string payload(200, 'x');
-    for (int done = 0; done < events;) {
-        es::redis::request req;
-        for (int i = 0; i < 1000 && done < events; ++i, ++done)
-            req.push("XADD", key, "*", "payload", payload);
-        co_await conn.exec(req);
-    }
+    es::new_event e;
+    e.event_type = "BenchEvent";
+    e.aggregate_type = "bench";
+    e.aggregate_id = "b-" + std::to_string(n % 100);
+    // About 200 bytes of payload and 140 of metadata, like the PostgreSQL benchmarks' events.
+    e.payload = {{"n", n}, {"pad", std::string(180, 'p')}};
+    e.metadata.correlation_id = "3f2c1a9e-5d7b-4c2a-9e1f-0a1b2c3d4e5f";
+    e.metadata.causation_id = "7d9e8f0a-1b2c-4d3e-8f9a-0b1c2d3e4f5a";
+    e.metadata.tenant_id = "tenant-1";
+    return es::make_envelope(e, "bench-" + std::to_string(n % 100), 1, static_cast<std::uint64_t>(n), es::now());
 }
 
-// A consumer written directly against the client: XREADGROUP COUNT 100, then one XACK per batch.
+// A consumer written directly against the client: XREADGROUP COUNT 100, then one XACK per batch,
+// over the same entries as the bus (12 fields, ~650 bytes).
 awaitable<void> raw_bench(int events)
 {
     auto ex = co_await asio::this_coro::executor;
@@ -127,9 +131,16 @@ awaitable<void> raw_bench(int events)
     cfg.allow_blocking = true;
     auto conn = std::make_shared<es::redis::connection>(ex, cfg);
     asio::co_spawn(ex, conn->run(), asio::detached);
-    auto key = unique("bench-raw");
+    // The same entries the bus reads in e2e_bench: bench_event()s written by stream_bus::publish.
+    es::redis::stream_bus filler(bus_config(unique("bench-raw")));
+    for (int i = 0; i < events; i += 100) {
+        std::vector<es::event_envelope> batch;
+        for (int j = i; j < std::min(events, i + 100); ++j)
+            batch.push_back(bench_event(j));
+        co_await filler.publish(batch);
+    }
+    auto key = filler.stream_name();
     co_await es::redis::xgroup_create(*conn, key, "g", "0");
-    co_await fill(*conn, key, events);
     auto start = clock_type::now();
     int consumed = 0;
     while (consumed < events) {
@@ -151,20 +162,7 @@ awaitable<void> raw_bench(int events)
     del.push("DEL", key);
     co_await conn->exec(del);
     conn->cancel();
-}
-
-es::event_envelope bench_event(int n)
-{
-    es::new_event e;
-    e.event_type = "BenchEvent";
-    e.aggregate_type = "bench";
-    e.aggregate_id = "b-" + std::to_string(n % 100);
-    // About 200 bytes of payload and 140 of metadata, like the PostgreSQL benchmarks' events.
-    e.payload = {{"n", n}, {"pad", std::string(180, 'p')}};
-    e.metadata.correlation_id = "3f2c1a9e-5d7b-4c2a-9e1f-0a1b2c3d4e5f";
-    e.metadata.causation_id = "7d9e8f0a-1b2c-4d3e-8f9a-0b1c2d3e4f5a";
-    e.metadata.tenant_id = "tenant-1";
-    return es::make_envelope(e, "bench-" + std::to_string(n % 100), 1, static_cast<std::uint64_t>(n), es::now());
+    co_await filler.shutdown(std::chrono::milliseconds(0));
 }
 
 awaitable<void> e2e_bench(int events, int consumers)

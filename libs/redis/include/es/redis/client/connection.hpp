@@ -2,10 +2,12 @@
 // es::redis::connection: one TCP (or TLS) connection shared by any number of coroutines.
 //
 //   auto conn = std::make_shared<redis::connection>(ex, cfg);
-//   co_spawn(ex, conn->run(), detached);         // connects, keeps alive, reconnects
+//   tasks.spawn(ex, conn->run(), "redis", [conn] { conn->cancel(); });  // an es::task_group owns run()
+//   co_await conn->wait_ready();                 // optional: fail at once if it cannot connect
 //   request req; req.push("SET", "k", "v");
 //   auto replies = co_await conn->exec(req);     // queued until connected; pipelined
 //   conn->cancel();                              // ends run(), aborts what is pending
+//   co_await tasks.join();                       // run() has returned
 #include <es/asio.hpp>
 #include <es/redis/client/config.hpp>
 #include <es/redis/client/error.hpp>
