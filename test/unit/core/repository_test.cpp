@@ -3,9 +3,15 @@
 
 #include <es/in_memory_event_bus.hpp>
 #include <es/in_memory_event_store.hpp>
+#include <es/log.hpp>
 #include <es/repository.hpp>
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <sstream>
+#include <stdexcept>
 
 using namespace es;
 using namespace es::test;
@@ -31,6 +37,21 @@ public:
 
     in_memory_event_store inner;
     std::size_t events_read = 0;
+};
+
+// A snapshot store whose writes always fail.
+class failing_snapshot_store final : public snapshot_store {
+public:
+    awaitable<void> save(snapshot) override
+    {
+        ++saves;
+        throw std::runtime_error("snapshot disk full");
+        co_return;
+    }
+    awaitable<std::optional<snapshot>> load(std::string) override { co_return std::nullopt; }
+    awaitable<void> remove(std::string) override { co_return; }
+
+    int saves = 0;
 };
 
 struct fixture : ::testing::Test {
@@ -196,6 +217,39 @@ TEST(RepositorySnapshots, LoadReadsOnlyTheTailAfterTheSnapshot)
         // State comes from the snapshot: only the tail was applied.
         EXPECT_EQ(loaded.applied(), 3);
     });
+}
+
+TEST_F(fixture, FailedSnapshotWriteIsLoggedAndCountedAndTheEventsAreStillPublished)
+{
+    // Capture what the repository logs on "es.core".
+    std::ostringstream logged;
+    auto const log = es::logger("es.core");
+    auto const sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(logged);
+    log->sinks().push_back(sink);
+    run_coro([&]() -> awaitable<void> {
+        std::vector<event_envelope> published;
+        bus.subscribe_all([&](event_envelope const& e) -> awaitable<void> {
+            published.push_back(e);
+            co_return;
+        });
+        failing_snapshot_store snapshots;
+        repository<account> repo(store, registry, &bus, &snapshots, {.snapshot_every = 2});
+        account a("snap-fail");
+        a.open("ada");
+        a.deposit(7);
+        auto const result = co_await repo.save(a);  // crosses version 2: takes a snapshot, which fails
+        EXPECT_EQ(snapshots.saves, 1);
+        EXPECT_EQ(result.stream_version, 2u);
+        EXPECT_TRUE(a.pending_events().empty());
+        auto const stored = co_await store.read_stream("account-snap-fail");
+        EXPECT_EQ(stored.size(), 2u);
+        EXPECT_EQ(published, stored);
+        EXPECT_EQ(repo.snapshot_failures(), 1u);
+    });
+    std::erase(log->sinks(), sink);
+    auto const text = logged.str();
+    EXPECT_NE(text.find("account 'snap-fail'"), std::string::npos) << text;
+    EXPECT_NE(text.find("snapshot disk full"), std::string::npos) << text;
 }
 
 TEST(RepositorySnapshots, SnapshotOfAnotherSchemaVersionIsIgnored)

@@ -7,12 +7,21 @@
 #include <es/event_store.hpp>
 #include <es/snapshot_store.hpp>
 
+#include <atomic>
 #include <cstdint>
+#include <exception>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace es {
+
+namespace detail {
+/// Logs on "es.core" that the snapshot a save took could not be written (the save succeeded).
+void log_snapshot_failure(std::string_view aggregate_type, std::string_view aggregate_id,
+                          std::uint64_t stream_version, std::exception_ptr const& failure);
+}  // namespace detail
 
 struct repository_options {
     /// Take a snapshot whenever a save crosses a multiple of this many events; 0 = never.
@@ -63,6 +72,8 @@ public:
     /// Appends the pending events expecting loaded_version(), marks them committed and then
     /// publishes exactly what was stored, positions included. Throws concurrency_error when
     /// another writer got there first; the aggregate then keeps its pending events.
+    /// A snapshot that cannot be written does not fail the save and does not stop the publish:
+    /// the failure is logged and counted (snapshot_failures()); loads just replay more events.
     awaitable<append_result> save(Aggregate& agg, event_metadata metadata)
     {
         auto pending = agg.pending_events();
@@ -85,9 +96,18 @@ public:
         if constexpr (snapshottable<Aggregate>) {
             auto const every = options_.snapshot_every;
             if (snapshots_ != nullptr && every > 0 && result.stream_version / every > before / every) {
-                snapshot snap{agg.stream_id(), std::string(Aggregate::aggregate_type), agg.version(),
-                              snapshot_schema_version(), agg.snapshot_state(), now()};
-                co_await snapshots_->save(std::move(snap));
+                std::exception_ptr failure;
+                try {
+                    snapshot snap{agg.stream_id(), std::string(Aggregate::aggregate_type), agg.version(),
+                                  snapshot_schema_version(), agg.snapshot_state(), now()};
+                    co_await snapshots_->save(std::move(snap));
+                } catch (...) {
+                    failure = std::current_exception();
+                }
+                if (failure) {
+                    snapshot_failures_.fetch_add(1, std::memory_order_relaxed);
+                    detail::log_snapshot_failure(Aggregate::aggregate_type, agg.id(), agg.version(), failure);
+                }
             }
         }
         if (bus_ != nullptr && options_.publish && !result.events.empty())
@@ -125,6 +145,9 @@ public:
     }
 
     repository_options const& options() const noexcept { return options_; }
+
+    /// Snapshots that saves took but could not write (each one logged), since construction.
+    std::uint64_t snapshot_failures() const noexcept { return snapshot_failures_.load(std::memory_order_relaxed); }
 
 private:
     static std::uint32_t snapshot_schema_version()
@@ -168,6 +191,7 @@ private:
     event_bus* bus_;
     snapshot_store* snapshots_;
     repository_options options_;
+    std::atomic<std::uint64_t> snapshot_failures_{0};
 };
 
 }  // namespace es
