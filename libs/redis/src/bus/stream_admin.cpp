@@ -9,9 +9,21 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
+
 namespace es::redis {
 
 namespace {
+constexpr std::size_t page_size = 500;
+
+std::string_view field_of(stream_entry const& e, std::string_view name)
+{
+    for (auto const& [k, v] : e.fields)
+        if (k == name)
+            return v;
+    return {};
+}
+
 std::optional<stored_event> to_stored(stream_entry const& e)
 {
     auto env = detail::decode_envelope(e);
@@ -144,9 +156,30 @@ awaitable<std::vector<stored_event>> stream_bus::event_history(std::size_t count
 
 awaitable<std::size_t> stream_bus::replay(std::string from_id, std::size_t count)
 {
+    return replay(std::move(from_id), count, std::string());
+}
+
+awaitable<std::size_t> stream_bus::replay(std::string from_id, std::size_t count, std::string event_type)
+{
     auto ctx = state_->ctx;
     co_await ctx->bind();
-    auto events = co_await event_history(count, from_id, "+");
+    std::vector<stored_event> events;
+    if (event_type.empty()) {
+        events = co_await event_history(count, from_id, "+");
+    } else {
+        // Pages of the main stream, keeping the entries of that type until `count` of them.
+        std::string from = from_id;
+        while (events.size() < count) {
+            auto entries = co_await xrange(ctx->conn(), ctx->stream, from, "+", page_size);
+            for (auto const& e : entries)
+                if (events.size() < count && field_of(e, "event_type") == event_type)
+                    if (auto stored = to_stored(e))
+                        events.push_back(std::move(*stored));
+            if (entries.size() < page_size)
+                break;
+            from = "(" + entries.back().id;
+        }
+    }
     for (auto const& stored : events) {
         for (auto const& h : ctx->matching(ctx->cfg.consumer_group, stored.event.event_type)) {
             std::exception_ptr failure;
@@ -165,6 +198,67 @@ awaitable<std::size_t> stream_bus::replay(std::string from_id, std::size_t count
         }
     }
     co_return events.size();
+}
+
+awaitable<std::vector<stored_event>> stream_bus::latest_events(std::size_t count)
+{
+    return latest_events(count, std::string());
+}
+
+awaitable<std::vector<stored_event>> stream_bus::latest_events(std::size_t count, std::string event_type)
+{
+    auto ctx = state_->ctx;
+    co_await ctx->bind();
+    std::vector<stored_event> out;
+    std::string end = "+";
+    while (out.size() < count) {
+        auto want = event_type.empty() ? count - out.size() : page_size;
+        auto entries = co_await xrevrange(ctx->conn(), ctx->stream, end, "-", want);
+        for (auto const& e : entries)
+            if (out.size() < count && (event_type.empty() || field_of(e, "event_type") == event_type))
+                if (auto stored = to_stored(e))
+                    out.push_back(std::move(*stored));
+        if (entries.size() < want)
+            break;
+        end = "(" + entries.back().id;
+    }
+    co_return out;
+}
+
+awaitable<std::vector<pending_event>> stream_bus::pending_events(std::size_t count)
+{
+    return pending_events(count, state_->ctx->cfg.consumer_group);
+}
+
+awaitable<std::vector<pending_event>> stream_bus::pending_events(std::size_t count, std::string group)
+{
+    auto ctx = state_->ctx;
+    co_await ctx->bind();
+    xpending_range_options o;
+    o.count = count;
+    auto pending = co_await xpending_range(ctx->conn(), ctx->stream, group, o);
+    std::vector<pending_event> out;
+    if (pending.empty())
+        co_return out;
+    request failures;
+    std::vector<std::string_view> argv{"HMGET"};
+    auto key = ctx->failures_key(group);
+    argv.push_back(key);
+    for (auto const& p : pending)
+        argv.push_back(p.id);
+    failures.push_argv(argv);
+    auto counts = co_await ctx->conn().call(failures);
+    for (std::size_t i = 0; i < pending.size(); ++i) {
+        pending_event e;
+        e.message_id = pending[i].id;
+        e.consumer = pending[i].consumer;
+        e.idle = pending[i].idle;
+        e.deliveries = pending[i].deliveries;
+        if (i < counts.elements.size() && counts.elements[i].is_string())
+            e.failures = std::strtoull(counts.elements[i].str.c_str(), nullptr, 10);
+        out.push_back(std::move(e));
+    }
+    co_return out;
 }
 
 awaitable<std::int64_t> stream_bus::trim(std::uint64_t max_len)

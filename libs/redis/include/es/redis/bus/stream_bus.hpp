@@ -114,6 +114,16 @@ public:
     /// Hands up to `count` stored events from `from_id` on to the primary group's subscribers in
     /// this process (not through the group: nothing is acked or redelivered). Returns how many.
     awaitable<std::size_t> replay(std::string from_id, std::size_t count);
+    /// replay() of the events of one type only (read from the main stream; no per-type streams
+    /// needed). Returns how many were handed on.
+    awaitable<std::size_t> replay(std::string from_id, std::size_t count, std::string event_type);
+    /// The newest `count` events, newest first (the brokers' get_event_history(count)).
+    awaitable<std::vector<stored_event>> latest_events(std::size_t count);
+    /// The newest `count` events of one type, newest first.
+    awaitable<std::vector<stored_event>> latest_events(std::size_t count, std::string event_type);
+    /// Up to `count` entries the primary group has delivered and not acknowledged, oldest first.
+    awaitable<std::vector<pending_event>> pending_events(std::size_t count);
+    awaitable<std::vector<pending_event>> pending_events(std::size_t count, std::string group);
     /// XTRIM MAXLEN (exact). Returns the number of entries removed. Can drop unacked entries.
     awaitable<std::int64_t> trim(std::uint64_t max_len);
     /// XTRIM MINID now - age. Returns the number of entries removed. Can drop unacked entries.

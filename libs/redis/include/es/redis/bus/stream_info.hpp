@@ -3,6 +3,7 @@
 #include <es/event.hpp>
 #include <es/redis/client/streams.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -34,6 +35,15 @@ struct stream_bus_info {
 struct stored_event {
     std::string message_id;
     event_envelope event;
+};
+
+/// An entry a consumer group has delivered and not yet acknowledged.
+struct pending_event {
+    std::string message_id;
+    std::string consumer;                  ///< who holds it
+    std::chrono::milliseconds idle{0};     ///< since it was last delivered (or its handler was seen alive)
+    std::uint64_t deliveries = 0;          ///< times Redis delivered it (take-overs included)
+    std::uint64_t failures = 0;            ///< handler failures recorded for it (what max_retries counts)
 };
 
 }  // namespace es::redis
