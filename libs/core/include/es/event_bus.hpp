@@ -95,4 +95,34 @@ subscription_id subscribe_typed(event_bus& bus, event_registry const& registry, 
                          });
 }
 
+/// Where a bus-only event comes from: the aggregate it is about and its version there.
+struct event_origin {
+    std::string aggregate_type;
+    std::string aggregate_id;
+    std::uint64_t version = 1;       ///< the stream version the event would have in a store
+    event_metadata metadata{};       ///< correlation, causation, tenant, free keys
+};
+
+/// A stored-looking envelope for an event published without an event store: encoded by the
+/// registry (a fresh event id, the struct's type and schema version), stream id
+/// "<aggregate_type>-<aggregate_id>", global position 0, recorded now.
+template <event_struct E>
+event_envelope envelope_for(E const& event, event_origin const& origin)
+{
+    auto ne = event_registry::encode(event, origin.metadata);
+    ne.aggregate_type = origin.aggregate_type;
+    ne.aggregate_id = origin.aggregate_id;
+    return make_envelope(ne, origin.aggregate_type + "-" + origin.aggregate_id, origin.version, 0, now());
+}
+
+/// Publishes one typed event without an event store (eventsource-py's bus-only demos); returns
+/// the envelope it published.
+template <event_struct E>
+awaitable<event_envelope> publish_event(event_bus& bus, E event, event_origin origin)
+{
+    std::vector<event_envelope> batch{envelope_for(event, origin)};
+    co_await bus.publish(batch);
+    co_return std::move(batch.front());
+}
+
 }  // namespace es
