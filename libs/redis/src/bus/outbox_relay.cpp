@@ -7,7 +7,10 @@
 #include <es/redis/client/request.hpp>
 #include <es/redis/client/script.hpp>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <spdlog/spdlog.h>
 
@@ -67,9 +70,15 @@ struct outbox_relay::state {
     std::string checkpoint_key;
     std::string lease_key;
     std::atomic<bool> stopping{false};
-    mutable std::mutex mutex;
+    mutable std::mutex mutex;  // guards stats and strand
     outbox_relay_stats stats;
-    std::optional<asio::steady_timer> timer;  // the current sleep, cancelled by stop()
+    // Where run()'s loop executes while it runs. stop() may come from any thread, but the timer is
+    // only touched on this strand, so stop() posts its cancel here instead of racing the loop.
+    std::optional<asio::strand<asio::any_io_executor>> strand;
+    // Every wait of the loop (poll interval, retry delay, lease attempts) is on this one timer, so
+    // cancelling it wakes whichever wait is in progress.
+    std::optional<asio::steady_timer> timer;
+    bool active = false;  // holds the lease; touched on the strand only
     std::shared_ptr<spdlog::logger> log = es::logger("es.redis");
 
     state(event_store& s, stream_bus& t, outbox_relay_config c) : source(s), target(t), cfg(std::move(c))
@@ -87,12 +96,27 @@ struct outbox_relay::state {
         fn(stats);
     }
 
+    // Returns early when stop() cancels the timer. Checking `stopping` and starting the wait
+    // happen in one turn of the strand, and stop() sets the flag before it posts the cancel, so a
+    // stop() can never fall between the check and the wait.
     awaitable<void> sleep(std::chrono::milliseconds d)
     {
         if (stopping)
             co_return;
-        timer.emplace(co_await asio::this_coro::executor, d);
+        timer->expires_after(d);
         co_await timer->async_wait(use_nothrow);
+    }
+
+    // Called on the strand only.
+    void wake()
+    {
+        if (timer)
+            timer->cancel();
+    }
+
+    static bool cancelled(asio::cancellation_state const& cs)
+    {
+        return cs.cancelled() != asio::cancellation_type::none;
     }
 
     awaitable<bool> try_acquire()
@@ -161,13 +185,56 @@ struct outbox_relay::state {
         co_return next;
     }
 
-    awaitable<void> run()
+    // Runs on the strand. The timer exists only while the loop runs, so it never outlives the
+    // io_context it belongs to.
+    awaitable<void> start_loop()
     {
-        bool active = false;
+        timer.emplace(co_await asio::this_coro::executor);
+        std::exception_ptr failure;
+        try {
+            co_await loop();
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        // Once the owner cancelled run(), Asio makes every co_await throw operation_aborted: that
+        // is how the loop ended, not a failure.
+        auto const cs = co_await asio::this_coro::cancellation_state;
+        if (cancelled(cs))
+            failure = nullptr;
+        // Releasing the lease lets a standby relay take over at once instead of after lease_ttl;
+        // allow that one call even when the owner cancelled run().
+        co_await asio::this_coro::reset_cancellation_state();
+        co_await release_lease();
+        timer.reset();
+        if (failure)
+            std::rethrow_exception(failure);
+    }
+
+    awaitable<void> release_lease()
+    {
+        if (!active)
+            co_return;
+        try {
+            std::vector<std::string> keys{lease_key};
+            std::vector<std::string> args{cfg.instance_id};
+            co_await eval(target.redis(), release_script, std::move(keys), std::move(args));
+        } catch (std::exception const& e) {
+            log->warn("relay '{}': could not release the lease: {}", cfg.name, e.what());
+        }
+        active = false;
+        update([](auto& s) { s.active = false; });
+    }
+
+    awaitable<void> loop()
+    {
         std::uint64_t checkpoint = 0;
         auto last_renewal = std::chrono::steady_clock::now();
         while (!stopping) {
+            auto const cs = co_await asio::this_coro::cancellation_state;
+            if (cancelled(cs))
+                break;
             bool failed = false;
+            bool aborted = false;
             std::string why;
             try {
                 if (!active) {
@@ -213,29 +280,25 @@ struct outbox_relay::state {
                 if (empty)
                     co_await sleep(cfg.poll_interval);
             } catch (boost::system::system_error const& e) {
-                if (e.code() == asio::error::operation_aborted && stopping)
-                    break;
+                aborted = e.code() == asio::error::operation_aborted;
                 failed = true;
                 why = e.what();
             } catch (std::exception const& e) {
                 failed = true;
                 why = e.what();
+            }
+            if (aborted) {
+                // A cancelled run() makes every later co_await throw operation_aborted: end, no
+                // retry. Otherwise (a call aborted by its connection) it is a failure like others.
+                auto const cs_now = co_await asio::this_coro::cancellation_state;
+                if (cancelled(cs_now) || stopping)
+                    break;
             }
             if (failed) {
                 update([](auto& s) { ++s.errors; });
                 log->warn("relay '{}' ({}): {}; retrying", cfg.name, cfg.instance_id, why);
                 co_await sleep(cfg.retry_delay);
             }
-        }
-        if (active) {
-            try {
-                std::vector<std::string> keys{lease_key};
-                std::vector<std::string> args{cfg.instance_id};
-                co_await eval(target.redis(), release_script, std::move(keys), std::move(args));
-            } catch (std::exception const& e) {
-                log->warn("relay '{}': could not release the lease: {}", cfg.name, e.what());
-            }
-            update([](auto& s) { s.active = false; });
         }
     }
 };
@@ -250,14 +313,34 @@ outbox_relay::~outbox_relay() = default;
 awaitable<void> outbox_relay::run()
 {
     auto s = state_;  // keeps the state alive for the whole run
-    co_await s->run();
+    auto strand = asio::make_strand(co_await asio::this_coro::executor);
+    {
+        std::lock_guard lock(s->mutex);
+        s->strand.emplace(strand);
+    }
+    // The loop runs on the strand; the owner's cancellation of run() reaches it through co_spawn.
+    std::exception_ptr failure;
+    try {
+        co_await asio::co_spawn(strand, s->start_loop(), asio::use_awaitable);
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    {
+        std::lock_guard lock(s->mutex);
+        s->strand.reset();
+    }
+    // Cancelled before the loop began, co_spawn itself throws operation_aborted: not a failure.
+    auto const cs = co_await asio::this_coro::cancellation_state;
+    if (failure && !state::cancelled(cs))
+        std::rethrow_exception(failure);
 }
 
 void outbox_relay::stop() noexcept
 {
     state_->stopping = true;
-    if (state_->timer)
-        state_->timer->cancel();
+    std::lock_guard lock(state_->mutex);
+    if (state_->strand)
+        asio::post(*state_->strand, [s = state_] { s->wake(); });
 }
 
 outbox_relay_stats outbox_relay::stats() const

@@ -66,10 +66,22 @@ public:
     outbox_relay(outbox_relay const&) = delete;
     outbox_relay& operator=(outbox_relay const&) = delete;
 
-    /// Publishes until stop(). Failures of the store or of Redis are logged and retried; run()
-    /// only returns after stop() (releasing the lease if it holds it).
+    /// Publishes until stop() or until the awaiting coroutine is cancelled (terminal
+    /// cancellation, as es::task_group::cancel() emits). Failures of the store or of Redis are
+    /// logged and retried. Before it returns it releases the lease if it holds it, so a standby
+    /// relay takes over at once. One run() at a time; a stopped relay stays stopped.
+    ///
+    /// The owner awaits run()'s end; the shutdown pattern is stop(), then await that end:
+    ///
+    ///   es::task_group tasks;
+    ///   tasks.spawn(ex, relay.run(), "outbox relay");
+    ///   ...
+    ///   relay.stop();
+    ///   co_await tasks.join();   // the relay is idle now and may be destroyed
     awaitable<void> run();
-    /// Makes run() return soon (within one poll or retry interval).
+    /// Asks run() to end, from any thread. Whatever run() waits on (the poll interval, the retry
+    /// delay, the next lease attempt) is woken at once; a store read or Redis call in progress
+    /// completes first (each is bounded by its own timeout). Does not wait: await run() for that.
     void stop() noexcept;
 
     outbox_relay_stats stats() const;
