@@ -71,7 +71,10 @@ es::awaitable<int> run_bus_command(std::string const& group, std::string const& 
     int code = 0;
     std::exception_ptr failure;
     try {
-        co_await bus.connect();
+        // Not connect(): that creates the bus' consumer groups (and the stream with them), and an
+        // operator's look at a stream must not change it. wait_ready() still fails at once when
+        // the server cannot be reached.
+        co_await bus.redis().wait_ready();
         if (group == "bus" && command == "info") {
             a.allow_only({"json"});
             auto info = co_await bus.stream_info();

@@ -27,6 +27,9 @@ usage: order-demo [options]
   --relay-lease-ms N      outbox relay lease (default 5000)                 [ES_RELAY_LEASE_MS]
   --pending-idle-ms N     reclaim Redis entries a dead consumer left pending
                           after this long (default 10000)                  [ES_PENDING_IDLE_MS]
+  --drain-ms N            on SIGINT/SIGTERM, let requests in progress finish for
+                          up to N ms before closing their connections
+                          (default 5000)                                    [ES_DRAIN_MS]
   --no-relay              on PostgreSQL + Redis, publish from the API after each save
                           instead of through the outbox relay               [ES_USE_RELAY=0]
   --log-level LEVEL       trace, debug, info, warn or error (default info)  [ES_LOG_LEVEL]
@@ -89,6 +92,7 @@ std::optional<app_config> parse_config(std::vector<std::string> const& args)
     c.schema = env_or("ES_SCHEMA", c.schema);
     c.relay_lease_ms = static_cast<int>(parse_number("relay lease", env_or("ES_RELAY_LEASE_MS", "5000"), 100, 600000));
     c.pending_idle_ms = static_cast<int>(parse_number("pending idle time", env_or("ES_PENDING_IDLE_MS", "10000"), 0, 3600000));
+    c.drain_ms = static_cast<int>(parse_number("drain time", env_or("ES_DRAIN_MS", "5000"), 0, 600000));
 
     for (std::size_t i = 0; i < args.size(); ++i) {
         auto const& a = args[i];
@@ -123,6 +127,8 @@ std::optional<app_config> parse_config(std::vector<std::string> const& args)
             c.relay_lease_ms = static_cast<int>(parse_number("relay lease", value(), 100, 600000));
         else if (a == "--pending-idle-ms")
             c.pending_idle_ms = static_cast<int>(parse_number("pending idle time", value(), 0, 3600000));
+        else if (a == "--drain-ms")
+            c.drain_ms = static_cast<int>(parse_number("drain time", value(), 0, 600000));
         else if (a == "--no-relay")
             c.use_relay = false;
         else

@@ -21,6 +21,7 @@ struct app_config {
     std::string schema = "es";     ///< PostgreSQL schema of the events; the read model uses "<schema>_views" (ES_SCHEMA)
     int relay_lease_ms = 5000;     ///< outbox relay lease: a dead relay is replaced after this long (ES_RELAY_LEASE_MS)
     int pending_idle_ms = 10000;   ///< Redis entries pending this long are reclaimed from a dead consumer (ES_PENDING_IDLE_MS)
+    int drain_ms = 5000;           ///< on SIGTERM, requests in progress get this long before their connections are closed (ES_DRAIN_MS)
 };
 
 /// The --help text.

@@ -4,8 +4,8 @@
 #include <es/log.hpp>
 #include <es/redis/bus/outbox_relay.hpp>
 #include <es/redis/bus/stream_bus.hpp>
+#include <es/task_group.hpp>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <spdlog/spdlog.h>
 
@@ -110,31 +110,36 @@ es::awaitable<void> add_redis_bus(app_config const& cfg, backend_parts& parts)
                                                       [s](es::event_envelope const& e) { return s->handle(e); }, group});
     };
     parts.admin = std::make_shared<redis_admin>(bus, relay);
-    parts.start = [bus, relay, ex](bool consume) -> es::awaitable<void> {
+    // The relay's run() belongs to this group: stop() ends it and awaits its end before the bus
+    // it publishes through is shut down.
+    auto relay_task = std::make_shared<es::task_group>();
+    parts.start = [bus, relay, relay_task, ex](bool consume) -> es::awaitable<void> {
         if (consume)
             co_await bus->start();
         else
             co_await bus->connect();
         es::logger("order-demo")->info("event bus: Redis stream '{}' (consumer {}){}", bus->stream_name(),
                                        bus->consumer_name(), relay ? ", publishing through the outbox relay" : "");
+        // run() retries store and Redis failures itself; an exception escaping it is a bug, and
+        // the task group logs it with the task's name.
         if (relay)
-            es::asio::co_spawn(ex, relay->run(), [relay](std::exception_ptr e) {
-                if (!e)
-                    return;
-                // run() retries store and Redis failures itself; reaching here is a bug worth its text.
-                try {
-                    std::rethrow_exception(e);
-                } catch (std::exception const& failure) {
-                    es::logger("order-demo")->critical("outbox relay stopped: {}", failure.what());
-                } catch (...) {
-                    es::logger("order-demo")->critical("outbox relay stopped with a non-standard exception");
-                }
-            });
+            relay_task->spawn(ex, relay->run(), "outbox relay");
     };
-    parts.stop = [bus, relay](std::chrono::milliseconds timeout) -> es::awaitable<void> {
-        if (relay)
+    parts.stop = [bus, relay, relay_task](std::chrono::milliseconds timeout) -> es::awaitable<void> {
+        auto log = es::logger("order-demo");
+        if (relay) {
             relay->stop();
+            bool const ended = co_await relay_task->join_for(timeout);
+            if (!ended) {
+                // Its store read or Redis call outlived the timeout: cancel the call itself.
+                log->warn("outbox relay still busy after {} ms: cancelling it", timeout.count());
+                relay_task->cancel();
+                co_await relay_task->join();
+            }
+            log->info("outbox relay stopped");
+        }
         co_await bus->shutdown(timeout);
+        log->info("event bus stopped");
     };
     auto store_ready = parts.ready;
     parts.ready = [bus, store_ready]() -> es::awaitable<bool> {
