@@ -43,7 +43,7 @@ private:
 struct bus_counters {
     std::atomic<std::uint64_t> published{0}, consumed{0}, handler_ok{0}, handler_failed{0}, processed_ok{0},
         processed_failed{0}, recovered{0}, sent_to_dlq{0}, kept_without_dlq{0}, skipped_other_group{0},
-        unknown_type{0}, malformed{0}, pending_deleted{0}, consumers_removed{0};
+        unknown_type{0}, malformed{0}, pending_deleted{0}, consumers_removed{0}, retention_removed{0};
     std::atomic<std::uint64_t> past_reconnections{0};  ///< of connections already closed
     latency_ring latency;
 };

@@ -261,21 +261,4 @@ awaitable<std::vector<pending_event>> stream_bus::pending_events(std::size_t cou
     co_return out;
 }
 
-awaitable<std::int64_t> stream_bus::trim(std::uint64_t max_len)
-{
-    auto ctx = state_->ctx;
-    co_await ctx->bind();
-    co_return co_await xtrim_maxlen(ctx->conn(), ctx->stream, max_len, false);
-}
-
-awaitable<std::int64_t> stream_bus::trim_older_than(std::chrono::milliseconds age)
-{
-    auto ctx = state_->ctx;
-    co_await ctx->bind();
-    auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
-    auto min = now_ms - age;
-    auto min_id = std::to_string(std::max<std::int64_t>(min.count(), 0)) + "-0";
-    co_return co_await xtrim_minid(ctx->conn(), ctx->stream, min_id, false);
-}
-
 }  // namespace es::redis

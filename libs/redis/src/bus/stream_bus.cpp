@@ -154,6 +154,7 @@ stream_bus_stats stream_bus::detailed_stats() const
     out.kept_without_dlq = c.kept_without_dlq;
     out.skipped_other_group = c.skipped_other_group;
     out.consumers_removed = c.consumers_removed;
+    out.retention_removed = c.retention_removed;
     out.unknown_type = c.unknown_type;
     out.malformed = c.malformed;
     out.pending_deleted = c.pending_deleted;
@@ -214,6 +215,8 @@ awaitable<void> stream_bus::start()
     }
     for (auto const& g : groups)
         co_await g->start();
+    if (s->maintenance.running() == 0)
+        detail::start_retention(*s);
 }
 
 void stream_bus::stop_consuming()
@@ -238,6 +241,8 @@ awaitable<void> stream_bus::shutdown(std::chrono::milliseconds timeout)
         co_await g->stop(std::max(left, std::chrono::milliseconds(0)));
     }
     groups.clear();
+    s->maintenance.cancel();
+    co_await s->maintenance.join();
     // Release the shared connection now, while the executor still runs: a bus can outlive its
     // io_context (a test fixture), and then must hold no I/O object bound to it. start() and the
     // other calls create it again.

@@ -18,6 +18,7 @@ struct stream_bus::state {
     // Running, or asked to stop and not yet awaited (stop_consuming()).
     std::vector<std::shared_ptr<consumer_group>> groups;
     bool started = false;
+    task_group maintenance;  // the retention loop, when retention is configured
 
     std::vector<std::shared_ptr<consumer_group>> take_groups()
     {
@@ -26,5 +27,10 @@ struct stream_bus::state {
         return std::exchange(groups, {});
     }
 };
+
+namespace detail {
+/// Starts the scheduled retention pass when the configuration asks for one (retention.cpp).
+void start_retention(stream_bus::state& s);
+}  // namespace detail
 
 }  // namespace es::redis

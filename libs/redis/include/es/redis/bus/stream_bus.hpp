@@ -37,6 +37,7 @@ struct stream_bus_stats : bus_stats {
     std::uint64_t kept_without_dlq = 0;    ///< entries given up on while the DLQ is disabled (left pending)
     std::uint64_t skipped_other_group = 0; ///< DLQ replays meant for another group, acked unhandled
     std::uint64_t consumers_removed = 0;   ///< consumers removed from their groups (own at stop, idle ones)
+    std::uint64_t retention_removed = 0;   ///< entries removed by safe retention (apply_retention, trim, schedule)
     std::uint64_t unknown_type = 0;        ///< entries with a type the registry does not know
     std::uint64_t malformed = 0;           ///< entries that do not decode into an envelope
     std::uint64_t pending_deleted = 0;     ///< pending ids whose entries were trimmed or deleted (possible loss)
@@ -124,10 +125,21 @@ public:
     /// Up to `count` entries the primary group has delivered and not acknowledged, oldest first.
     awaitable<std::vector<pending_event>> pending_events(std::size_t count);
     awaitable<std::vector<pending_event>> pending_events(std::size_t count, std::string group);
-    /// XTRIM MAXLEN (exact). Returns the number of entries removed. Can drop unacked entries.
+    /// Safe retention: removes the entries older than `max_age` and beyond the newest `max_length`
+    /// (either may be absent), but never one that a consumer group has not been delivered or still
+    /// has pending; decided and done atomically in one script. At most 100,000 entries per call
+    /// for the length limit (the next pass goes on).
+    awaitable<retention_result> apply_retention(std::optional<std::uint64_t> max_length,
+                                                std::optional<std::chrono::milliseconds> max_age);
+    /// apply_retention(max_len, none). Returns the number of entries removed.
     awaitable<std::int64_t> trim(std::uint64_t max_len);
-    /// XTRIM MINID now - age. Returns the number of entries removed. Can drop unacked entries.
+    /// apply_retention(none, age). Returns the number of entries removed.
     awaitable<std::int64_t> trim_older_than(std::chrono::milliseconds age);
+    /// XTRIM MAXLEN (exact), whatever the groups have not read or acknowledged: those entries are
+    /// lost to them. Returns the number of entries removed.
+    awaitable<std::int64_t> force_trim(std::uint64_t max_len);
+    /// XTRIM MINID now - age, whatever the groups have not read or acknowledged.
+    awaitable<std::int64_t> force_trim_older_than(std::chrono::milliseconds age);
 
     /// A pull consumer in `group` (created from id 0 if missing) named `consumer_name`.
     awaitable<pull_consumer> make_consumer(std::string group, std::string consumer_name);
@@ -140,8 +152,9 @@ public:
     /// without an executor must have been used (connect(), start()…) first.
     redis::connection& redis();
 
+    struct state;  ///< private (src/bus/stream_bus_state.hpp)
+
 private:
-    struct state;
     std::shared_ptr<state> state_;
 };
 

@@ -63,6 +63,13 @@ struct stream_bus_config {
     /// XADD MAXLEN ~ n on publish (default: no trimming). Trimming can drop entries that are not
     /// yet acknowledged: see docs/redis-bus.md.
     std::optional<std::uint64_t> max_stream_length;
+    /// Safe retention on a schedule (default off): every retention_interval the bus trims entries
+    /// older than retention_max_age and beyond the newest retention_max_length, but never an entry
+    /// that a consumer group has not been delivered or still has pending (docs/redis-bus.md).
+    std::optional<std::uint64_t> retention_max_length;
+    std::optional<std::chrono::milliseconds> retention_max_age;
+    /// Period of the retention pass (default 60 s).
+    std::chrono::milliseconds retention_interval{60000};
     /// Also append each event to "<prefix>:type:<EventType>" (default false).
     bool per_type_streams = false;
     /// Consume "<prefix>:type:<follow_event_type>" instead of the main stream (default empty: the

@@ -37,6 +37,13 @@ struct stored_event {
     event_envelope event;
 };
 
+/// What a retention pass did.
+struct retention_result {
+    std::int64_t removed = 0;
+    std::string kept_from;                 ///< entries below this id were removed (empty: nothing to do)
+    bool limited_by_groups = false;        ///< a group's undelivered or pending entries stopped it short
+};
+
 /// An entry a consumer group has delivered and not yet acknowledged.
 struct pending_event {
     std::string message_id;
