@@ -17,7 +17,9 @@
 #include <atomic>
 #include <cctype>
 #include <cstdlib>
+#include <memory>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 namespace es::postgres {
@@ -104,8 +106,18 @@ awaitable<void> run_on(asio::thread_pool& pool, std::function<void()> fn)
                 }
                 // Only untracked executors may die on this thread: once the caller resumes, its
                 // io_context may finish and be destroyed. The guard itself ends on the caller's side.
+                // post() itself still touches that io_context after queueing the completion (it
+                // signals the scheduler's condition variable), so the completion waits until this
+                // thread has left post() before it resumes the caller (TSan found the caller
+                // destroying the io_context while this thread was still in pthread_cond_signal).
                 auto ex = asio::prefer(work.get_executor(), asio::execution::outstanding_work.untracked);
-                asio::post(ex, [handler = std::move(handler), work = std::move(work)]() mutable { std::move(handler)(); });
+                auto posted = std::make_shared<std::atomic<bool>>(false);
+                asio::post(ex, [handler = std::move(handler), work = std::move(work), posted]() mutable {
+                    while (!posted->load(std::memory_order_acquire))
+                        std::this_thread::yield();
+                    std::move(handler)();
+                });
+                posted->store(true, std::memory_order_release);
             });
         },
         asio::use_awaitable);
