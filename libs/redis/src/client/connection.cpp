@@ -16,7 +16,6 @@
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
@@ -115,7 +114,8 @@ public:
     std::optional<asio::ssl::context> ssl_ctx_;
     std::optional<asio::ssl::stream<tcp::socket&>> tls_;
     bool sweeper_running_ = false;
-    // The sweeper's owner: run() awaits its end after the loop stops.
+    // Owner of the request sweeper and the health-check PING watchers: run() awaits their end
+    // after its loop stops.
     task_group sweepers_;
     // wait_ready() callers: woken by the next successful connection or failed attempt.
     std::vector<std::function<void(error_code, std::string)>> ready_waiters_;
@@ -170,7 +170,8 @@ public:
         writer_wakeup_.cancel();
         if (!sweeper_running_ && cfg_.command_timeout.count() >= 0) {
             sweeper_running_ = true;
-            sweepers_.spawn(strand_, sweeper(shared_from_this()), where() + " request timeouts");
+            // Ends by itself once no request is queued (cancel() fails them all): no signal needed.
+            sweepers_.spawn(strand_, sweeper(shared_from_this()), where() + " request timeouts", [] {});
         }
     }
 
@@ -457,7 +458,8 @@ public:
             };
             // The PING's completion is not awaited directly: a watcher checks every interval
             // whether it is still unanswered while nothing moved on the socket.
-            asio::co_spawn(strand_, wait_ping(std::move(initiation)), asio::detached);
+            // Owned like the sweeper: it ends when the PING completes, which abort_all() ensures.
+            sweepers_.spawn(strand_, wait_ping(std::move(initiation)), where() + " health-check PING", [] {});
             for (;;) {
                 timer.expires_after(cfg_.health_check_interval);
                 co_await timer.async_wait(asio::use_awaitable);
