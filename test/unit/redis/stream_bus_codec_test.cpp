@@ -63,4 +63,17 @@ TEST(StreamBusCodec, MalformedEntriesNameTheField)
     EXPECT_FALSE(redis::detail::decode_envelope(deleted));
 }
 
+// A forged entry (XADD by anything but a bus) that lacks the aggregate fields is not an event.
+TEST(StreamBusCodec, EntriesWithoutTheAggregateFieldsAreRejected)
+{
+    auto e = make_envelope(es::test::make_test_event("T", 1), "s", 1, 1, now());
+    for (std::string dropped : {"aggregate_id", "aggregate_type"}) {
+        auto f = redis::detail::encode_envelope(e);
+        std::erase_if(f, [&](auto const& kv) { return kv.first == dropped; });
+        auto r = redis::detail::decode_envelope(entry_of(f));
+        ASSERT_FALSE(r) << dropped;
+        EXPECT_NE(r.error().message.find("field '" + dropped + "' is missing"), std::string::npos) << r.error().message;
+    }
+}
+
 }  // namespace

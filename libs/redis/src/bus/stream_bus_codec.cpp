@@ -37,7 +37,8 @@ result<event_envelope> decode_envelope(stream_entry const& entry)
     if (entry.deleted)
         return bad("its data was deleted or trimmed");
     enum : unsigned {
-        f_id = 1, f_type = 2, f_stream = 4, f_schema = 8, f_sv = 16, f_gp = 32, f_occ = 64, f_rec = 128, f_payload = 256
+        f_id = 1, f_type = 2, f_stream = 4, f_schema = 8, f_sv = 16, f_gp = 32, f_occ = 64, f_rec = 128, f_payload = 256,
+        f_agg_type = 512, f_agg_id = 1024
     };
     unsigned seen = 0;
     event_envelope e;
@@ -60,8 +61,10 @@ result<event_envelope> decode_envelope(stream_entry const& entry)
             seen |= f_stream;
         } else if (name == "aggregate_type") {
             e.aggregate_type = value;
+            seen |= f_agg_type;
         } else if (name == "aggregate_id") {
             e.aggregate_id = value;
+            seen |= f_agg_id;
         } else if (name == "schema_version" || name == "stream_version" || name == "global_position") {
             std::uint64_t n = 0;
             if (!number(value, n))
@@ -105,7 +108,10 @@ result<event_envelope> decode_envelope(stream_entry const& entry)
     static constexpr std::pair<unsigned, char const*> required[] = {
         {f_id, "event_id"},        {f_type, "event_type"},       {f_stream, "stream_id"},
         {f_schema, "schema_version"}, {f_sv, "stream_version"},  {f_gp, "global_position"},
-        {f_occ, "occurred_at"},    {f_rec, "recorded_at"},       {f_payload, "payload"}};
+        {f_occ, "occurred_at"},    {f_rec, "recorded_at"},       {f_payload, "payload"},
+        // Written by every publisher (possibly empty): an entry without them was not written by
+        // a bus, and handlers keyed on the aggregate must not see it.
+        {f_agg_type, "aggregate_type"}, {f_agg_id, "aggregate_id"}};
     for (auto [bit, field] : required)
         if ((seen & bit) == 0)
             return bad(std::string("field '") + field + "' is missing");
