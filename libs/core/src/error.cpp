@@ -22,6 +22,7 @@ public:
         case errc::timed_out: return "the operation timed out";
         case errc::not_connected: return "the backend is not reachable";
         case errc::invalid_argument: return "invalid argument";
+        case errc::in_progress: return "in progress elsewhere";
         }
         return "unknown es error";
     }

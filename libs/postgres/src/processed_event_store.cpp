@@ -47,10 +47,43 @@ awaitable<bool> processed_event_store::contains(std::string consumer, boost::uui
 
 awaitable<void> processed_event_store::remember(std::string consumer, boost::uuids::uuid event_id)
 {
+    // The mark commits with the claim's release: a claimer sees one or the other.
     co_await db_->run("record processed event " + to_string(event_id) + " of consumer " + detail::quoted(consumer),
                       [&](pqxx::connection& conn) {
-                          pqxx::nontransaction tx(conn);
+                          pqxx::work tx(conn);
                           tx.exec_prepared("es_mark_processed", consumer, to_string(event_id));
+                          tx.exec_prepared("es_release_claim", consumer, to_string(event_id));
+                          tx.commit();
+                      });
+}
+
+awaitable<claim_outcome> processed_event_store::claim(std::string consumer, boost::uuids::uuid event_id,
+                                                      std::chrono::milliseconds lease)
+{
+    auto const seconds = static_cast<double>(std::max<long long>(lease.count(), 1)) / 1000.0;
+    co_return co_await db_->run(
+        "claim event " + to_string(event_id) + " for consumer " + detail::quoted(consumer), [&](pqxx::connection& conn) {
+            pqxx::work tx(conn);
+            auto const id = to_string(event_id);
+            if (!tx.exec_prepared("es_is_processed", consumer, id).empty())
+                return claim_outcome::already_processed;
+            if (tx.exec_prepared("es_claim_event", consumer, id, seconds).empty())
+                return claim_outcome::in_progress;
+            // The claim may have waited for a delivery that was just recording the event as
+            // processed (and deleting its claim): this statement sees that commit.
+            if (!tx.exec_prepared("es_is_processed", consumer, id).empty())
+                return claim_outcome::already_processed;  // rolled back: no claim left behind
+            tx.commit();
+            return claim_outcome::claimed;
+        });
+}
+
+awaitable<void> processed_event_store::release(std::string consumer, boost::uuids::uuid event_id)
+{
+    co_await db_->run("release the claim of event " + to_string(event_id) + " for consumer " + detail::quoted(consumer),
+                      [&](pqxx::connection& conn) {
+                          pqxx::nontransaction tx(conn);
+                          tx.exec_prepared("es_release_claim", consumer, to_string(event_id));
                       });
 }
 

@@ -333,6 +333,16 @@ CREATE TABLE {s}.processed_events (
     PRIMARY KEY (consumer, event_id)
 );
 )sql"},
+    {4, "claims of events being processed", R"sql(
+-- es::idempotent_handler's claims (processed_event_store::claim): a delivery runs the handler only
+-- while it holds the claim; an expired claim (its handler crashed) can be taken again.
+CREATE TABLE {s}.event_claims (
+    consumer      text        NOT NULL,
+    event_id      uuid        NOT NULL,
+    claimed_until timestamptz NOT NULL,
+    PRIMARY KEY (consumer, event_id)
+);
+)sql"},
 };
 static_assert(std::size(migrations) == static_cast<std::size_t>(schema_version));
 
@@ -389,6 +399,12 @@ std::vector<std::pair<std::string, std::string>> statements(std::string const& q
         {"es_mark_processed", "INSERT INTO " + q + ".processed_events (consumer, event_id) VALUES ($1, $2::uuid) "
                               "ON CONFLICT DO NOTHING RETURNING 1"},
         {"es_is_processed", "SELECT 1 FROM " + q + ".processed_events WHERE consumer = $1 AND event_id = $2::uuid"},
+        // Takes the claim unless another one has not expired yet (then no row comes back).
+        {"es_claim_event", "INSERT INTO " + q + ".event_claims AS c (consumer, event_id, claimed_until) "
+                           "VALUES ($1, $2::uuid, now() + make_interval(secs => $3::double precision)) "
+                           "ON CONFLICT (consumer, event_id) DO UPDATE SET claimed_until = EXCLUDED.claimed_until "
+                           "WHERE c.claimed_until < now() RETURNING 1"},
+        {"es_release_claim", "DELETE FROM " + q + ".event_claims WHERE consumer = $1 AND event_id = $2::uuid"},
         {"es_stream_version", "SELECT coalesce(max(stream_version), 0) FROM " + q + ".events WHERE stream_id = $1"},
         {"es_read_forwards",
          "SELECT " + cols + " FROM " + q + ".events WHERE stream_id = $1 AND stream_version >= greatest($2::bigint, "

@@ -1,5 +1,6 @@
 // Consumer idempotency in PostgreSQL: mark_processed in the handler's own transaction
 // (exactly-once effect) and processed_event_store for es::idempotent_handler.
+#include "../../conformance/processed_event_store_conformance.hpp"
 #include "../../support/test_domain.hpp"
 #include "pg_support.hpp"
 
@@ -9,6 +10,18 @@
 #include <pqxx/pqxx>
 
 namespace es::test {
+
+// With linkage: the suite's coroutines hold lambdas of these types (-Wsubobject-linkage).
+struct postgres_processed_factory {
+    static awaitable<std::shared_ptr<es::processed_event_store>> make()
+    {
+        auto db = postgres::database::create(make_test_config(unique_schema("claims")));
+        co_await db->migrate();
+        co_return std::make_shared<postgres::processed_event_store>(db);
+    }
+};
+INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, ProcessedEventStoreConformance, postgres_processed_factory);
+
 namespace {
 
 class PostgresProcessedEvents : public ::testing::Test {

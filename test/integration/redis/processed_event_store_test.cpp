@@ -1,4 +1,5 @@
 // es::idempotent_handler with its record in Redis (expiring keys).
+#include "../../conformance/processed_event_store_conformance.hpp"
 #include "bus_test_support.hpp"
 
 #include <es/idempotency.hpp>
@@ -8,6 +9,17 @@
 #include <gtest/gtest.h>
 
 namespace es::test {
+
+// With linkage: the suite's coroutines hold lambdas of these types (-Wsubobject-linkage).
+struct redis_processed_factory {
+    static awaitable<std::shared_ptr<es::processed_event_store>> make()
+    {
+        auto conn = co_await start_connection();
+        co_return std::make_shared<redis::processed_event_store>(conn, unique_name("idem"), std::chrono::seconds(60));
+    }
+};
+INSTANTIATE_TYPED_TEST_SUITE_P(Redis, ProcessedEventStoreConformance, redis_processed_factory);
+
 namespace {
 
 TEST(RedisProcessedEventStore, RedeliveredEventsRunTheHandlerOnce)

@@ -28,6 +28,7 @@ enum class errc {
     timed_out,                   ///< An operation did not finish within its time limit.
     not_connected,               ///< The backend is not reachable right now.
     invalid_argument,            ///< A caller passed a value the operation cannot accept.
+    in_progress,                 ///< Another delivery is processing this event right now.
 };
 
 }  // namespace es

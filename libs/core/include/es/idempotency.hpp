@@ -20,6 +20,7 @@
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -28,14 +29,28 @@
 
 namespace es {
 
-/// Which events each consumer has processed.
+/// What claim() found.
+enum class claim_outcome {
+    claimed,            ///< this delivery may run the handler; remember() or release() follows
+    already_processed,  ///< the consumer processed the event: skip it
+    in_progress,        ///< another delivery holds an unexpired claim: try again later
+};
+
+/// Which events each consumer has processed, and which are being processed right now.
 class processed_event_store {
 public:
     virtual ~processed_event_store() = default;
     /// Whether `consumer` already processed `event_id`.
     virtual awaitable<bool> contains(std::string consumer, boost::uuids::uuid event_id) = 0;
-    /// Records that `consumer` processed `event_id`.
+    /// Records that `consumer` processed `event_id` (and drops its claim).
     virtual awaitable<void> remember(std::string consumer, boost::uuids::uuid event_id) = 0;
+    /// Check and mark in one atomic step: already_processed, in_progress (another delivery's claim
+    /// has not expired), or a new claim that expires after `lease` (so a handler that crashed
+    /// holding it does not block the event for ever).
+    virtual awaitable<claim_outcome> claim(std::string consumer, boost::uuids::uuid event_id,
+                                           std::chrono::milliseconds lease) = 0;
+    /// Gives a claim back (the handler failed): the next delivery may run the handler.
+    virtual awaitable<void> release(std::string consumer, boost::uuids::uuid event_id) = 0;
 };
 
 /// Keeps the most recent `capacity` event ids per store in memory (oldest forgotten first).
@@ -44,6 +59,9 @@ public:
     explicit in_memory_processed_event_store(std::size_t capacity = 1'000'000) : capacity_(capacity) {}
     awaitable<bool> contains(std::string consumer, boost::uuids::uuid event_id) override;
     awaitable<void> remember(std::string consumer, boost::uuids::uuid event_id) override;
+    awaitable<claim_outcome> claim(std::string consumer, boost::uuids::uuid event_id,
+                                   std::chrono::milliseconds lease) override;
+    awaitable<void> release(std::string consumer, boost::uuids::uuid event_id) override;
     std::size_t size() const;
 
 private:
@@ -52,18 +70,24 @@ private:
     mutable std::mutex mutex_;
     std::set<key> seen_;
     std::deque<key> order_;
+    std::map<key, std::chrono::steady_clock::time_point> claims_;  // claim -> expiry
 };
 
 /// Counts what an idempotent handler did; safe to read from any thread.
 struct idempotency_stats {
     std::atomic<std::uint64_t> handled{0};
     std::atomic<std::uint64_t> skipped{0};
+    std::atomic<std::uint64_t> in_progress{0};  ///< deliveries refused because another one held the claim
 };
 
-/// Wraps `handler` so that an event `consumer` already processed is skipped. The event is
-/// recorded only after the handler returned; a handler that throws is not recorded and runs
-/// again on redelivery.
+/// Wraps `handler` so that an event `consumer` already processed is skipped, and two concurrent
+/// deliveries of one event never both run it: the handler runs only under a claim (check and
+/// mark in one atomic step, expiring after `claim_lease`). The event is recorded as processed
+/// after the handler returned; a handler that throws gives the claim back and runs again on
+/// redelivery. A delivery that finds another one's claim fails with errc::in_progress, so the bus
+/// delivers it again later (by then it is processed, and skipped).
 event_handler idempotent_handler(std::shared_ptr<processed_event_store> store, std::string consumer,
-                                 event_handler handler, std::shared_ptr<idempotency_stats> stats = nullptr);
+                                 event_handler handler, std::shared_ptr<idempotency_stats> stats = nullptr,
+                                 std::chrono::milliseconds claim_lease = std::chrono::minutes(5));
 
 }  // namespace es

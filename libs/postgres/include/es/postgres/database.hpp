@@ -17,7 +17,7 @@
 namespace es::postgres {
 
 /// The schema version this library creates and understands.
-inline constexpr int schema_version = 3;
+inline constexpr int schema_version = 4;
 
 /// Throws es::error(invalid_argument) unless `schema` is a plain lower-case identifier.
 void validate_schema_name(std::string const& schema);

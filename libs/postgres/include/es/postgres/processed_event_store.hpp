@@ -43,6 +43,11 @@ public:
 
     awaitable<bool> contains(std::string consumer, boost::uuids::uuid event_id) override;
     awaitable<void> remember(std::string consumer, boost::uuids::uuid event_id) override;
+    /// In one transaction: processed? then the claim (table <schema>.event_claims), then processed
+    /// again (a delivery that finished in between has marked before it released).
+    awaitable<claim_outcome> claim(std::string consumer, boost::uuids::uuid event_id,
+                                   std::chrono::milliseconds lease) override;
+    awaitable<void> release(std::string consumer, boost::uuids::uuid event_id) override;
     /// Deletes the records of `consumer` older than `age`; returns how many.
     awaitable<std::uint64_t> forget_older_than(std::string consumer, std::chrono::seconds age);
 
