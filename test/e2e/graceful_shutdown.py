@@ -73,7 +73,7 @@ def process_ended():
     try:
         with open(f"/proc/{pid}/stat") as f:
             return f.read().split(")")[-1].split()[0] in ("Z", "X")  # exited, not reaped yet
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # gone between open() and read()
         return True
 
 

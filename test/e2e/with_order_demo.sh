@@ -42,7 +42,7 @@ url="http://127.0.0.1:$(cat "$port_file")"
 # A process that does not end by itself is killed after the limit, which fails the test below
 # instead of hanging it until the ctest timeout. (It is our child: until waited for, an ended one
 # is a zombie, state Z.)
-ended() { [ ! -e /proc/$pid ] || [ "$(sed 's/.*) //' /proc/$pid/stat | cut -d' ' -f1)" = Z ]; }
+ended() { [ ! -e /proc/$pid ] || [ "$(sed 's/.*) //' /proc/$pid/stat 2>/dev/null | cut -d' ' -f1)" = Z ]; }
 limit=$(( drain_ms / 1000 + 10 ))
 started=$(date +%s%N)
 if [ $under_load = 1 ]; then
