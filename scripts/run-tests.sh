@@ -9,6 +9,10 @@ cd "$(dirname "$0")/.."
 
 ./scripts/install-deps.sh
 
+# ccache keys relative to the checkout: a fresh clone in another folder (as CI makes) reuses what
+# an earlier run on this machine compiled.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
+
 preset=${ES_PRESET:-ci}
 jobs=${ES_JOBS:-$(nproc)}
 cmake --preset "$preset" >/dev/null
@@ -35,10 +39,25 @@ start_postgres
 
 # Every test, the integration ones included, in one ctest run; nothing may skip.
 status=0
-ctest --test-dir "build/$preset" --output-on-failure --no-tests=error -j "$jobs" --timeout 900 "$@" || status=$?
+ctest_log=$(mktemp)
+ctest --test-dir "build/$preset" --output-on-failure --no-tests=error -j "$jobs" --timeout 900 "$@" 2>&1 \
+  | tee "$ctest_log" || status=1
 
 # The same unit and integration tests under ASan+UBSan, against the same servers.
+asan_log=$(mktemp)
 if [ "$asan" = 1 ]; then
-  sanitizer_run asan || status=1
+  sanitizer_run asan 2>&1 | tee "$asan_log" || status=1
 fi
+
+# One closing line over both runs: ctest's tests, then the sanitizer run's GoogleTest tests.
+read -r ctest_failed ctest_total < <(sed -n -E 's/.* ([0-9]+) tests failed out of ([0-9]+)$/\1 \2/p' "$ctest_log" | tail -n 1) || true
+asan_passed=$(sed -n -E 's/^\[  PASSED  \] ([0-9]+) tests?\.$/\1/p' "$asan_log" | awk '{s += $1} END {print s + 0}')
+asan_failed=$(sed -n -E 's/^\[  FAILED  \] ([0-9]+) tests?, listed below:$/\1/p' "$asan_log" | awk '{s += $1} END {print s + 0}')
+passed=$(( ${ctest_total:-0} - ${ctest_failed:-0} + ${asan_passed:-0} ))
+failed=$(( ${ctest_failed:-0} + ${asan_failed:-0} ))
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  failed=1  # a run that failed without a failed test (a crash, a sanitizer report at exit, a build)
+fi
+rm -f "$ctest_log" "$asan_log"
+echo "tests: $passed passed, $failed failed"
 exit "$status"
