@@ -15,6 +15,9 @@ export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD} CCACHE_NOHASHDIR=${CCACHE_NOHASHDI
 
 preset=${ES_PRESET:-ci}
 jobs=${ES_JOBS:-$(nproc)}
+# ccache (the compiler launcher when installed: cmake/EsTargetSettings.cmake) caches the test
+# sources, compiled with CMake's precompiled header (-include), only with this sloppiness.
+export CCACHE_SLOPPINESS=${CCACHE_SLOPPINESS:-pch_defines,time_macros}
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset" -j "$jobs"
 

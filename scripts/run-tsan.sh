@@ -10,6 +10,9 @@ cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 
 jobs=${ES_JOBS:-$(nproc)}
+# ccache (the compiler launcher when installed: cmake/EsTargetSettings.cmake) caches the test
+# sources, compiled with CMake's precompiled header (-include), only with this sloppiness.
+export CCACHE_SLOPPINESS=${CCACHE_SLOPPINESS:-pch_defines,time_macros}
 # shellcheck source=lib/sanitizers.sh
 source scripts/lib/sanitizers.sh
 sanitizer_build tsan "$jobs"
