@@ -12,12 +12,12 @@ cd "$(dirname "$0")/.."
 # ccache keys relative to the checkout: a fresh clone in another folder (as CI makes) reuses what
 # an earlier run on this machine compiled.
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
+# The test sources are compiled with CMake's precompiled header (-include): ccache caches them
+# only with this sloppiness.
+export CCACHE_SLOPPINESS=${CCACHE_SLOPPINESS:-pch_defines,time_macros}
 
 preset=${ES_PRESET:-ci}
 jobs=${ES_JOBS:-$(nproc)}
-# ccache (the compiler launcher when installed: cmake/EsTargetSettings.cmake) caches the test
-# sources, compiled with CMake's precompiled header (-include), only with this sloppiness.
-export CCACHE_SLOPPINESS=${CCACHE_SLOPPINESS:-pch_defines,time_macros}
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset" -j "$jobs"
 
