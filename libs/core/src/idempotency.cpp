@@ -1,7 +1,10 @@
 #include <es/error.hpp>
 #include <es/idempotency.hpp>
+#include <es/log.hpp>
 
 #include <boost/uuid/uuid_io.hpp>
+
+#include <spdlog/spdlog.h>
 
 namespace es {
 
@@ -83,7 +86,19 @@ event_handler idempotent_handler(std::shared_ptr<processed_event_store> store, s
             failure = std::current_exception();
         }
         if (failure) {
-            co_await store->release(consumer, e.event_id);
+            // The handler's error is what the bus reports; a release that fails as well is logged
+            // (the claim then lapses after its lease) and never replaces it.
+            std::exception_ptr release_failure;
+            try {
+                co_await store->release(consumer, e.event_id);
+            } catch (...) {
+                release_failure = std::current_exception();
+            }
+            if (release_failure)
+                es::logger("es.core")->warn("idempotent handler of '{}': releasing the claim on event {} failed ({}); "
+                                            "it lapses after {} ms",
+                                            consumer, to_string(e.event_id), exception_message(release_failure),
+                                            claim_lease.count());
             std::rethrow_exception(failure);
         }
         co_await store->remember(consumer, e.event_id);

@@ -103,3 +103,40 @@ TEST(InMemoryProcessedEventStore, ForgetsTheOldestBeyondCapacity)
         EXPECT_EQ(store.size(), 2u);
     });
 }
+
+namespace {
+// A store whose release() fails too: what the bus must see is still the handler's own error.
+class failing_release_store final : public processed_event_store {
+public:
+    in_memory_processed_event_store inner;
+    awaitable<bool> contains(std::string c, boost::uuids::uuid id) override { return inner.contains(std::move(c), id); }
+    awaitable<void> remember(std::string c, boost::uuids::uuid id) override { return inner.remember(std::move(c), id); }
+    awaitable<claim_outcome> claim(std::string c, boost::uuids::uuid id, std::chrono::milliseconds lease) override
+    {
+        return inner.claim(std::move(c), id, lease);
+    }
+    awaitable<void> release(std::string, boost::uuids::uuid) override
+    {
+        throw std::runtime_error("store unreachable");
+        co_return;
+    }
+};
+}  // namespace
+
+TEST(IdempotentHandler, AFailedReleaseDoesNotHideTheHandlersError)
+{
+    run_coro([]() -> awaitable<void> {
+        auto store = std::make_shared<failing_release_store>();
+        auto handler = idempotent_handler(store, "p", [](event_envelope const&) -> awaitable<void> {
+            throw std::runtime_error("projection failed");
+            co_return;
+        });
+        std::string message;
+        try {
+            co_await handler(envelope(1));
+        } catch (std::exception const& e) {
+            message = e.what();
+        }
+        EXPECT_EQ(message, "projection failed");
+    });
+}

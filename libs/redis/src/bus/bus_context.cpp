@@ -136,6 +136,13 @@ std::vector<std::shared_ptr<subscription_entry const>> bus_context::matching(std
     return out;
 }
 
+void push_key_and_ids(request& req, std::string_view command, std::string const& key, std::vector<std::string> const& ids)
+{
+    std::vector<std::string_view> argv{command, key};
+    argv.insert(argv.end(), ids.begin(), ids.end());
+    req.push_argv(argv);
+}
+
 std::vector<std::string> bus_context::group_names() const
 {
     std::vector<std::string> names{cfg.consumer_group};

@@ -92,6 +92,9 @@ struct bus_context : std::enable_shared_from_this<bus_context> {
     awaitable<void> ensure_group(std::string group);
 };
 
+/// Appends "<command> <key> <ids…>" (HDEL, HMGET of the failure counts).
+void push_key_and_ids(request& req, std::string_view command, std::string const& key, std::vector<std::string> const& ids);
+
 /// Field a DLQ replay adds: only this group handles the entry, the others acknowledge it.
 inline constexpr std::string_view replay_group_field = "es_replay_group";
 

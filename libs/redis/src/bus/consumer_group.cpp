@@ -39,24 +39,8 @@ redis.call('HDEL', KEYS[3], unpack(ids))
 return n
 )lua");
 
-std::string field_value(stream_entry const& e, std::string_view name)
-{
-    for (auto const& [k, v] : e.fields)
-        if (k == name)
-            return v;
-    return {};
-}
 }  // namespace
 
-namespace detail {
-// "<command> <key> <ids…>" (HDEL, HMGET).
-void push_key_and_ids(request& req, std::string_view command, std::string const& key, std::vector<std::string> const& ids)
-{
-    std::vector<std::string_view> argv{command, key};
-    argv.insert(argv.end(), ids.begin(), ids.end());
-    req.push_argv(argv);
-}
-}  // namespace detail
 
 using detail::delivered;
 using detail::push_key_and_ids;
@@ -169,7 +153,7 @@ awaitable<detail::delivered> consumer_group::impl::deliver(stream_entry const& e
         else
             facts.event_type = env->event_type;
         facts.type_known = !env || bus->cfg.registry == nullptr || bus->cfg.registry->contains(env->event_type);
-        facts.target_group = field_value(entry, detail::replay_group_field);
+        facts.target_group = std::string(detail::field_of(entry, detail::replay_group_field));
     }
     auto before = detail::decide_before_delivery(facts, name, limits(max_retries));
     switch (before.action) {

@@ -22,9 +22,6 @@ namespace es::redis {
 namespace detail {
 // How one delivery ended, for the recovery pass' counts.
 enum class delivered { acked, retry, dead_lettered, kept, abandoned, skipped, gone, fenced };
-
-// "<command> <key> <ids…>" (HDEL, HMGET).
-void push_key_and_ids(request& req, std::string_view command, std::string const& key, std::vector<std::string> const& ids);
 }  // namespace detail
 
 struct consumer_group::impl : std::enable_shared_from_this<impl> {

@@ -16,14 +16,6 @@ namespace es::redis {
 namespace {
 constexpr std::size_t page_size = 500;
 
-std::string_view field_of(stream_entry const& e, std::string_view name)
-{
-    for (auto const& [k, v] : e.fields)
-        if (k == name)
-            return v;
-    return {};
-}
-
 std::optional<stored_event> to_stored(stream_entry const& e)
 {
     auto env = detail::decode_envelope(e);
@@ -172,7 +164,7 @@ awaitable<std::size_t> stream_bus::replay(std::string from_id, std::size_t count
         while (events.size() < count) {
             auto entries = co_await xrange(ctx->conn(), ctx->stream, from, "+", page_size);
             for (auto const& e : entries)
-                if (events.size() < count && field_of(e, "event_type") == event_type)
+                if (events.size() < count && detail::field_of(e, "event_type") == event_type)
                     if (auto stored = to_stored(e))
                         events.push_back(std::move(*stored));
             if (entries.size() < page_size)
@@ -215,7 +207,7 @@ awaitable<std::vector<stored_event>> stream_bus::latest_events(std::size_t count
         auto want = event_type.empty() ? count - out.size() : page_size;
         auto entries = co_await xrevrange(ctx->conn(), ctx->stream, end, "-", want);
         for (auto const& e : entries)
-            if (out.size() < count && (event_type.empty() || field_of(e, "event_type") == event_type))
+            if (out.size() < count && (event_type.empty() || detail::field_of(e, "event_type") == event_type))
                 if (auto stored = to_stored(e))
                     out.push_back(std::move(*stored));
         if (entries.size() < want)
@@ -240,13 +232,11 @@ awaitable<std::vector<pending_event>> stream_bus::pending_events(std::size_t cou
     std::vector<pending_event> out;
     if (pending.empty())
         co_return out;
-    request failures;
-    std::vector<std::string_view> argv{"HMGET"};
-    auto key = ctx->failures_key(group);
-    argv.push_back(key);
+    std::vector<std::string> ids;
     for (auto const& p : pending)
-        argv.push_back(p.id);
-    failures.push_argv(argv);
+        ids.push_back(p.id);
+    request failures;
+    detail::push_key_and_ids(failures, "HMGET", ctx->failures_key(group), ids);
     auto counts = co_await ctx->conn().call(failures);
     for (std::size_t i = 0; i < pending.size(); ++i) {
         pending_event e;

@@ -8,6 +8,14 @@
 
 namespace es::redis::detail {
 
+std::string_view field_of(stream_entry const& entry, std::string_view name)
+{
+    for (auto const& [k, v] : entry.fields)
+        if (k == name)
+            return v;
+    return {};
+}
+
 field_list encode_envelope(event_envelope const& e)
 {
     field_list f;

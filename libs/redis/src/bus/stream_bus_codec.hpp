@@ -11,6 +11,9 @@ field_list encode_envelope(event_envelope const& e);
 /// errc::malformed_event naming the missing or bad field.
 result<event_envelope> decode_envelope(stream_entry const& entry);
 
+/// The value of field `name` of `entry` (empty when absent), without decoding the envelope.
+std::string_view field_of(stream_entry const& entry, std::string_view name);
+
 /// Fields the DLQ adds to an entry; they all start with this prefix.
 inline constexpr std::string_view dlq_field_prefix = "dlq_";
 
